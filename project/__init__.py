@@ -1,0 +1,1 @@
+"""Attention-backprop experiment suite: does attention pooling make backprop converge faster?"""

@@ -1,0 +1,1 @@
+"""Convergence protocol (docs: ../shared/docs/PROTOCOL.md): per-run figures, statistics, callback."""

@@ -1,0 +1,21 @@
+"""External experiment loggers by config name (``logger=none|csv|wandb``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning.pytorch.loggers import CSVLogger, Logger
+
+
+def build_logger(cfg, run_dir: Path) -> Logger | bool:
+    """The Lightning logger for ``cfg.logger.name``, writing inside ``run_dir``; False for none."""
+    name = cfg.logger.name
+    if name == "none":
+        return False
+    if name == "csv":
+        return CSVLogger(save_dir=str(run_dir), name="csv_logs", version="")
+    if name == "wandb":
+        from project.wandb_logging import build_wandb_logger
+
+        return build_wandb_logger(cfg, run_dir)
+    raise ValueError(f"logger.name={name!r}: expected none, csv or wandb")

@@ -1,0 +1,1 @@
+"""Plain-torch models: feature modules, pooling layers and the pooling network."""

@@ -1,0 +1,81 @@
+"""The one LightningModule: wraps any pooling network for classification or regression."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+
+from project.metrics import build_metrics
+
+
+class PoolingTaskModule(L.LightningModule):
+    """Loss, torchmetrics, optimizer and logging around an injected ``nn.Module``.
+
+    Logged names are ``/``-namespaced: ``train/loss``, ``val/loss``, ``val/acc``, ``test/mse``...
+    A non-finite training loss sets ``diverged`` and stops training (no optimizer step).
+    """
+
+    def __init__(self, network: nn.Module, task_type: str, num_outputs: int, metrics: list[str],
+                 optimizer: dict, scheduler: dict | None = None, max_steps: int = 0):
+        super().__init__()
+        self.save_hyperparameters(ignore=["network"])
+        self.network = network
+        self.loss_fn = nn.CrossEntropyLoss() if task_type == "classification" else nn.MSELoss()
+        metric_set = build_metrics(list(metrics), task_type, num_outputs)
+        self.val_metrics = metric_set.clone(prefix="val/")
+        self.test_metrics = metric_set.clone(prefix="test/")
+        self.diverged = False
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.network(batch["x"], batch.get("mask"))
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.loss_fn(out, y if y.dtype == torch.long else y.reshape(out.shape))
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int):
+        loss = self._loss(self(batch), batch["y"])
+        if not torch.isfinite(loss):
+            self.diverged = True
+            self.trainer.should_stop = True
+            return None
+        self.log("train/loss", loss, on_step=True, on_epoch=False)
+        return loss
+
+    def _eval_step(self, batch: dict[str, torch.Tensor], metrics, stage: str) -> None:
+        out = self(batch)
+        y = batch["y"]
+        self.log(f"{stage}/loss", self._loss(out, y), on_step=False, on_epoch=True,
+                 batch_size=len(y))
+        metrics.update(out if y.dtype == torch.long else out.reshape(y.shape), y)
+        self.log_dict(metrics, on_step=False, on_epoch=True)
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, self.val_metrics, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, self.test_metrics, "test")
+
+    def configure_optimizers(self):
+        opt_cfg = dict(self.hparams.optimizer)
+        name = opt_cfg.pop("name", "adam").lower()
+        optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+        if name not in optimizers:
+            raise ValueError(f"optimizer.name={name!r}: expected one of {sorted(optimizers)}")
+        optimizer = optimizers[name](self.parameters(), **opt_cfg)
+        sched = dict(self.hparams.scheduler or {})
+        if not sched or sched.get("name") in (None, "none"):
+            return optimizer
+        if sched["name"] != "cosine":
+            raise ValueError(f"scheduler.name={sched['name']!r}: expected none or cosine")
+        warmup = int(sched.get("warmup_steps", 0))
+        total = max(1, self.hparams.max_steps)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.5 * (1 + torch.cos(torch.tensor(torch.pi * progress)).item())
+
+        lr_sched = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": lr_sched, "interval": "step"}}

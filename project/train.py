@@ -1,0 +1,167 @@
+"""Training entry: ``python -m project.train task=adding model=attention seed=0``.
+
+Composes the Hydra config, trains with validation on a fixed step grid, tests the checkpoint
+with the best validation value, and writes the run folder: ``config.yaml``, ``metrics.csv``,
+``checkpoints/`` and, atomically and last, ``summary.json``. Rerunning the same command
+resumes from ``checkpoints/last.ckpt``; a finished run (with ``summary.json``) is not rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from omegaconf import DictConfig, OmegaConf
+
+from project.build import build_network
+from project.convergence.callback import ConvergenceTracker
+from project.loggers import build_logger
+from project.module import PoolingTaskModule
+from project.run_summary import SUMMARY_NAME, summarize_run, write_json_atomic
+
+NOT_CELL_KEYS = ("seed", "run_dir", "resume", "logger", "trainer.enable_progress_bar",
+                 "hydra.run.dir")
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Fail before training, with one line, on values that cannot make a valid run."""
+    task, budget = cfg.task, cfg.task.budget
+    if cfg.optimizer.lr <= 0:
+        raise ValueError(f"optimizer.lr={cfg.optimizer.lr} must be > 0")
+    if task.direction not in ("max", "min"):
+        raise ValueError(f"task.direction={task.direction!r}: expected max or min")
+    if task.val_metric.split("/", 1)[-1] not in task.metrics:
+        raise ValueError(f"task.val_metric={task.val_metric!r} is not among task.metrics "
+                         f"{list(task.metrics)}")
+    if budget.val_every_n_steps < 1 or budget.max_steps < budget.val_every_n_steps:
+        raise ValueError(f"budget: need 1 <= val_every_n_steps ({budget.val_every_n_steps}) "
+                         f"<= max_steps ({budget.max_steps})")
+    if budget.max_steps % budget.val_every_n_steps:
+        raise ValueError(f"budget.max_steps={budget.max_steps} must be a multiple of "
+                         f"val_every_n_steps={budget.val_every_n_steps} (a fixed step grid)")
+
+
+def cell_name(cfg: DictConfig) -> str:
+    """The run's cell (task, model, hparams without the seed), from the command line."""
+    overrides = []
+    if HydraConfig.initialized():
+        overrides = [o for o in HydraConfig.get().overrides.task
+                     if o.split("=", 1)[0].lstrip("+~") not in ("task", "model", *NOT_CELL_KEYS)]
+    return ",".join([cfg.task.name, cfg.model.name, *sorted(overrides)])
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker,
+                  logger) -> tuple[L.Trainer, ModelCheckpoint]:
+    t = cfg.trainer
+    ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best",
+                           monitor=cfg.task.val_metric, mode=cfg.task.direction, save_top_k=1,
+                           save_last=True, every_n_train_steps=t.checkpoint_every_n_steps or None,
+                           save_on_train_epoch_end=False, enable_version_counter=False)
+    callbacks = [tracker, ckpt]
+    if t.enable_progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=t.progress_bar_refresh))
+    trainer = L.Trainer(
+        accelerator=t.accelerator, devices=t.devices, precision=t.precision,
+        max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps,
+        check_val_every_n_epoch=None, num_sanity_val_steps=0, log_every_n_steps=t.log_every_n_steps,
+        enable_progress_bar=bool(t.enable_progress_bar), enable_model_summary=False,
+        logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
+        deterministic=t.deterministic, inference_mode=False,
+    )
+    return trainer, ckpt
+
+
+def train(cfg: DictConfig) -> dict:
+    """Train one run and return its summary (also written to ``<run_dir>/summary.json``)."""
+    check_config(cfg)
+    run_dir = Path(cfg.run_dir)
+    if (run_dir / SUMMARY_NAME).exists():
+        return json.loads((run_dir / SUMMARY_NAME).read_text())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.trainer.num_threads:
+        torch.set_num_threads(cfg.trainer.num_threads)
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.task.data, seed=cfg.seed)
+    datamodule.setup("fit")
+    spec = datamodule.spec
+    torch.manual_seed(cfg.seed)  # the network's init depends on the seed alone (paired runs)
+    network = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
+                            OmegaConf.to_container(cfg.model, resolve=True), spec)
+    module = PoolingTaskModule(
+        network, task_type=spec.task_type, num_outputs=spec.num_outputs,
+        metrics=list(cfg.task.metrics),
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.scheduler else None,
+        max_steps=cfg.trainer.max_steps,
+    )
+    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+
+    tracker = ConvergenceTracker(run_dir, cfg.task.val_metric, cfg.task.direction,
+                                 float(cfg.task.target), bool(cfg.task.stop_at_target))
+    logger = build_logger(cfg, run_dir)
+    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
+    if resume_from is None:
+        (run_dir / "metrics.csv").unlink(missing_ok=True)
+        trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+
+    test_metrics = None
+    if ckpt.best_model_path and not module.diverged:
+        result = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt.best_model_path,
+                              verbose=False)
+        test_metrics = {k: float(v) for k, v in result[0].items()}
+    summary = summarize_run(
+        tracker.rows, task=cfg.task.name, model=cfg.model.name, seed=int(cfg.seed),
+        cell=cell_name(cfg), params=sum(p.numel() for p in network.parameters()),
+        val_metric=cfg.task.val_metric, direction=cfg.task.direction,
+        target=float(cfg.task.target), budget=int(cfg.trainer.max_steps),
+        steps_trained=int(trainer.global_step), diverged=module.diverged,
+        test_metrics=test_metrics, train_time_s=tracker.train_time,
+        batch_size=datamodule.batch_size, peak_mem_mb=peak_memory_mb(module.device),
+        hparams={"lr": float(cfg.optimizer.lr), "batch_size": datamodule.batch_size,
+                 "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")},
+    )
+    write_json_atomic(run_dir / SUMMARY_NAME, summary)
+    return summary
+
+
+def fail(message: str) -> None:
+    """One clear line on stderr and a non-zero exit (set SUITE_DEBUG=1 for the traceback)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> None:
+    try:
+        summary = train(cfg)
+    except (ValueError, FileNotFoundError, KeyError, PermissionError, OSError) as e:
+        if os.environ.get("SUITE_DEBUG"):
+            raise
+        fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    status = "reached" if summary["reached"] else "censored"
+    print(f"{summary['task']} {summary['model']} seed={summary['seed']}: {status} at step "
+          f"{summary['steps_to_target']}, best {summary['val_metric']}={summary['best_val']}, "
+          f"test={summary['test_at_best']} -> {cfg.run_dir}")
+
+
+if __name__ == "__main__":
+    main()

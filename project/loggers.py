@@ -19,3 +19,15 @@ def build_logger(cfg, run_dir: Path) -> Logger | bool:
 
         return build_wandb_logger(cfg, run_dir)
     raise ValueError(f"logger.name={name!r}: expected none, csv or wandb")
+
+
+def finish_logger(logger: Logger | bool, summary: dict | None) -> None:
+    """Put the run's summary figures into the logger and close it (also after a failure)."""
+    if logger is False:
+        return
+    if type(logger).__name__ == "WandbLogger":
+        from project.wandb_logging import finish_wandb_run
+
+        finish_wandb_run(logger, summary)
+    else:
+        logger.finalize("success" if summary is not None else "failed")

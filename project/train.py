@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from project.build import build_network
 from project.convergence.callback import ConvergenceTracker
-from project.loggers import build_logger
+from project.loggers import build_logger, finish_logger
 from project.module import PoolingTaskModule
 from project.run_summary import SUMMARY_NAME, summarize_run, write_json_atomic
 
@@ -115,6 +115,17 @@ def train(cfg: DictConfig) -> dict:
     tracker = ConvergenceTracker(run_dir, cfg.task.val_metric, cfg.task.direction,
                                  float(cfg.task.target), bool(cfg.task.stop_at_target))
     logger = build_logger(cfg, run_dir)
+    summary = None
+    try:
+        summary = fit_and_summarize(cfg, run_dir, datamodule, network, module, tracker, logger)
+    finally:
+        finish_logger(logger, summary)
+    return summary
+
+
+def fit_and_summarize(cfg: DictConfig, run_dir: Path, datamodule, network, module, tracker,
+                      logger) -> dict:
+    """Fit (resuming if possible), test the best checkpoint, write ``summary.json``."""
     trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger)
     last = run_dir / "checkpoints" / "last.ckpt"
     resume_from = str(last) if cfg.resume == "auto" and last.exists() else None

@@ -16,7 +16,7 @@ import math
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from project.data.base import DataSpec, EpochBatchSampler, TensorDataModule
+from project.data.base import DataSpec, EpochBatchSampler, TensorDataModule, derived_seed
 
 PROBLEMS = ("add", "multiply")
 
@@ -63,7 +63,7 @@ class GeneratedBatches(Dataset):
         self.batch_size, self.seed, self.problem = batch_size, seed, problem
 
     def __getitem__(self, batch_no: int) -> dict[str, torch.Tensor]:
-        g = torch.Generator().manual_seed((self.seed << 32) + int(batch_no))
+        g = torch.Generator().manual_seed(derived_seed(self.seed, batch_no))
         return generate_problem(self.batch_size, generator=g, **self.problem)
 
 
@@ -94,7 +94,7 @@ class AddingProblemDataModule(TensorDataModule):
 
     def load(self) -> dict[str, dict[str, torch.Tensor]]:
         def fixed(n: int, offset: int) -> dict[str, torch.Tensor]:
-            g = torch.Generator().manual_seed(self.eval_seed * 2 + offset)
+            g = torch.Generator().manual_seed(derived_seed(self.eval_seed, offset, 2**31))
             return generate_problem(n, generator=g, **self.problem)
 
         return {"val": fixed(self.val_size, 0), "test": fixed(self.test_size, 1)}

@@ -11,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+
+def derived_seed(*keys: int) -> int:
+    """A well-mixed 32-bit seed from integer keys (torch's CPU generator keeps only 32 bits,
+    so ``seed << 32 | step`` style packing would collide)."""
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0])
 
 
 @dataclass
@@ -64,7 +71,7 @@ class EpochBatchSampler(Sampler):
 
     def __iter__(self):
         if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            g = torch.Generator().manual_seed(derived_seed(self.seed, self.epoch))
             order = torch.randperm(self.n, generator=g)
         else:
             order = torch.arange(self.n)

@@ -18,6 +18,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
@@ -154,6 +155,18 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, datamodule, network, modul
     return summary
 
 
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError,
+               InstantiationException)
+
+
+def user_error_message(error: BaseException) -> str:
+    """The first line of the error that names the problem (unwrapping Hydra's instantiate)."""
+    while isinstance(error, InstantiationException) and error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error).strip().strip("'\"")
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def fail(message: str) -> None:
     """One clear line on stderr and a non-zero exit (set SUITE_DEBUG=1 for the traceback)."""
     print(f"error: {message}", file=sys.stderr)
@@ -164,10 +177,10 @@ def fail(message: str) -> None:
 def main(cfg: DictConfig) -> None:
     try:
         summary = train(cfg)
-    except (ValueError, FileNotFoundError, KeyError, PermissionError, OSError) as e:
+    except USER_ERRORS as e:
         if os.environ.get("SUITE_DEBUG"):
             raise
-        fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        fail(user_error_message(e))
     status = "reached" if summary["reached"] else "censored"
     print(f"{summary['task']} {summary['model']} seed={summary['seed']}: {status} at step "
           f"{summary['steps_to_target']}, best {summary['val_metric']}={summary['best_val']}, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lightning.pytorch.loggers import CSVLogger, Logger
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 
 def build_logger(cfg, run_dir: Path) -> Logger | bool:
@@ -25,7 +25,7 @@ def finish_logger(logger: Logger | bool, summary: dict | None) -> None:
     """Put the run's summary figures into the logger and close it (also after a failure)."""
     if logger is False:
         return
-    if type(logger).__name__ == "WandbLogger":
+    if isinstance(logger, WandbLogger):
         from project.wandb_logging import finish_wandb_run
 
         finish_wandb_run(logger, summary)

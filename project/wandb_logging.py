@@ -1,0 +1,133 @@
+"""Weights & Biases logging for one run (``logger=wandb``), through Lightning's WandbLogger.
+
+The run is named ``<task>-<model>-s<seed>``, grouped by experiment, with job type = task and
+tags = model and task; its config is the full resolved Hydra config. Validation curves use
+``trainer/global_step`` as their x axis and keep their best value (max or min) in the run
+summary; at the end the ``summary.json`` figures join the summary. W&B's files live in
+``<run_dir>/wandb``; the run id is kept in ``<run_dir>/wandb_run_id`` so a resumed run
+continues the same W&B run. Mode: ``logger.mode``, else ``$WANDB_MODE``, else online when an
+API key is configured and offline (said in one line) when none is: it never prompts.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+import secrets
+import string
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lightning.pytorch.loggers import WandbLogger
+from omegaconf import DictConfig, OmegaConf
+
+RUN_ID_FILE = "wandb_run_id"
+LOWER_IS_BETTER = ("loss", "mse", "mae")
+
+
+def has_api_key() -> bool:
+    """Whether W&B credentials are configured (environment or ``~/.netrc``), without asking."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    host = urlsplit(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        path = os.environ.get("NETRC") or None
+        return netrc.netrc(path).authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def resolve_mode(configured: str | None) -> str:
+    """``online``/``offline``/``disabled``: the config, then ``$WANDB_MODE``, then the API key."""
+    mode = configured or os.environ.get("WANDB_MODE")
+    if mode:
+        return "offline" if mode == "dryrun" else mode
+    if has_api_key():
+        return "online"
+    print("wandb: no API key found, logging offline into the run folder "
+          "(upload later with `wandb sync <run_dir>/wandb/offline-run-*`)")
+    return "offline"
+
+
+def run_id(run_dir: Path) -> str:
+    """The W&B run id kept in the run folder (created on first use)."""
+    path = Path(run_dir) / RUN_ID_FILE
+    if path.exists():
+        return path.read_text().strip()
+    rid = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    path.write_text(rid + "\n")
+    return rid
+
+
+def metric_direction(name: str, val_metric: str, direction: str) -> str:
+    """``max`` or ``min``: the task's direction for its validation metric, else by name."""
+    if name == val_metric:
+        return direction
+    return "min" if name.rsplit("/", 1)[-1] in LOWER_IS_BETTER else "max"
+
+
+class GlobalStepWandbLogger(WandbLogger):
+    """WandbLogger whose ``trainer/global_step`` is the trainer's optimizer-step count.
+
+    Inside ``fit`` Lightning logs at the step count before the current batch's increment
+    (evaluation after 100 steps lands at 99); the run's ``metrics.csv`` uses
+    ``trainer.global_step`` (100). The module handed to ``log_graph`` at the start of every
+    ``fit``/``validate``/``test`` gives the trainer, so both records share one step grid.
+    """
+
+    _module = None
+
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        """Nothing: the run's config already is the full resolved Hydra config."""
+
+    def log_graph(self, model, input_array=None) -> None:
+        self._module = model
+        super().log_graph(model, input_array)
+
+    def log_metrics(self, metrics, step=None) -> None:
+        trainer = getattr(self._module, "_trainer", None)
+        if trainer is not None:
+            step = trainer.global_step
+        super().log_metrics(metrics, step)
+
+
+def build_wandb_logger(cfg: DictConfig, run_dir: Path) -> WandbLogger:
+    """Lightning's WandbLogger for this run, already initialised (metrics defined)."""
+    import wandb
+
+    lc = cfg.logger
+    task, model, seed = cfg.task.name, cfg.model.name, int(cfg.seed)
+    mode = resolve_mode(lc.get("mode"))
+    run_dir = Path(run_dir)
+    logger = GlobalStepWandbLogger(
+        name=f"{task}-{model}-s{seed}", save_dir=str(run_dir), id=run_id(run_dir),
+        project=lc.project, entity=lc.get("entity"), group=lc.get("group") or task,
+        job_type=task, tags=[model, task, *lc.get("tags", [])],
+        config=OmegaConf.to_container(cfg, resolve=True), mode=mode, resume="allow",
+        settings=wandb.Settings(init_timeout=float(lc.get("init_timeout", 60)),
+                                console="off", x_disable_stats=True),
+    )
+    logger._wandb_init.pop("anonymous", None)  # deprecated in wandb 0.31 (warns when passed)
+    run = logger.experiment  # wandb.init now: fails fast here rather than mid-training
+    val_metric, direction = cfg.task.val_metric, cfg.task.direction
+    for metric in ["loss", *cfg.task.metrics]:
+        for stage in ("val", "test"):
+            name = f"{stage}/{metric}"
+            run.define_metric(name, step_metric="trainer/global_step",
+                              summary=metric_direction(name, val_metric, direction))
+    run.define_metric("train/loss", step_metric="trainer/global_step", summary="min")
+    return logger
+
+
+def finish_wandb_run(logger: WandbLogger, summary: dict | None) -> None:
+    """Put the ``summary.json`` figures into the run summary and finish the run.
+
+    ``wandb.finish`` always runs; its exit code is 1 when the run failed (no summary).
+    """
+    import wandb
+
+    try:
+        if summary is not None:
+            logger.experiment.summary.update(summary)
+    finally:
+        wandb.finish(exit_code=0 if summary is not None else 1)

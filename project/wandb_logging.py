@@ -69,6 +69,9 @@ def metric_direction(name: str, val_metric: str, direction: str) -> str:
 class GlobalStepWandbLogger(WandbLogger):
     """WandbLogger whose ``trainer/global_step`` is the trainer's optimizer-step count.
 
+    Validation rows also carry ``train_time_s`` (the ConvergenceTracker's training clock), so
+    W&B curves can be drawn against seconds as well.
+
     Inside ``fit`` Lightning logs at the step count before the current batch's increment
     (evaluation after 100 steps lands at 99); the run's ``metrics.csv`` uses
     ``trainer.global_step`` (100). The module handed to ``log_graph`` at the start of every
@@ -88,6 +91,9 @@ class GlobalStepWandbLogger(WandbLogger):
         trainer = getattr(self._module, "_trainer", None)
         if trainer is not None:
             step = trainer.global_step
+            clock = next((c for c in trainer.callbacks if hasattr(c, "train_time")), None)
+            if clock is not None and any(k.startswith("val/") for k in metrics):
+                metrics = {**metrics, "train_time_s": clock.train_time}
         super().log_metrics(metrics, step)
 
 
@@ -103,7 +109,8 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path) -> WandbLogger:
         name=f"{task}-{model}-s{seed}", save_dir=str(run_dir), id=run_id(run_dir),
         project=lc.project, entity=lc.get("entity"), group=lc.get("group") or task,
         job_type=task, tags=[model, task, *lc.get("tags", [])],
-        config=OmegaConf.to_container(cfg, resolve=True), mode=mode, resume="allow",
+        config={**OmegaConf.to_container(cfg, resolve=True), "run_dir": str(run_dir.resolve())},
+        mode=mode, resume="allow",
         settings=wandb.Settings(init_timeout=float(lc.get("init_timeout", 60)),
                                 console="off", x_disable_stats=True),
     )

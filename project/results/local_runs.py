@@ -31,12 +31,29 @@ def flatten_summary(summary: dict) -> dict:
     return row
 
 
+def canonical_dtype(col: pd.Series) -> pd.Series:
+    """Numbers as nullable ``Int64`` when every value is integral, else ``float64``; flags as
+    ``bool``; text unchanged. (JSON from W&B writes ``1.0`` as ``1``: the values decide.)"""
+    values = [v for v in col if v is not None and not (isinstance(v, float) and v != v)]
+    if values and all(isinstance(v, bool) for v in values):
+        return col.astype("boolean") if len(values) < len(col) else col.astype(bool)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        num = pd.to_numeric(col.astype(object).where(col.notna(), None), errors="coerce")
+        num = num.astype("float64")
+        if values and all(float(v).is_integer() for v in values):
+            return num.astype("Int64")
+        return num
+    return col
+
+
 def runs_frame(rows: list[dict]) -> pd.DataFrame:
     """The canonical runs table: summary fields first (fixed order), then sorted extra columns,
     rows sorted by (task, model, cell, seed) so two sources of the same runs compare equal."""
     df = pd.DataFrame(rows)
     if df.empty:
         return df
+    for col in df.columns:
+        df[col] = canonical_dtype(df[col])
     first = [c for c in SUMMARY_FIELDS if c in df.columns]
     rest = sorted(c for c in df.columns if c not in first)
     df = df[first + rest]

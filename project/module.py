@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from project.data.base import derived_seed
 from project.metrics import build_metrics
 
 
@@ -17,7 +18,8 @@ class PoolingTaskModule(L.LightningModule):
     """
 
     def __init__(self, network: nn.Module, task_type: str, num_outputs: int, metrics: list[str],
-                 optimizer: dict, scheduler: dict | None = None, max_steps: int = 0):
+                 optimizer: dict, scheduler: dict | None = None, max_steps: int = 0,
+                 seed: int = 0):
         super().__init__()
         self.save_hyperparameters(ignore=["network"])
         self.network = network
@@ -32,6 +34,10 @@ class PoolingTaskModule(L.LightningModule):
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.loss_fn(out, y if y.dtype == torch.long else y.reshape(out.shape))
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        """Reseed per step: dropout at step k depends on (seed, k) alone, so resume is exact."""
+        torch.manual_seed(derived_seed(self.hparams.seed, self.global_step, 1))
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int):
         loss = self._loss(self(batch), batch["y"])

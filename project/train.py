@@ -24,6 +24,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from project.build import build_network
+from project.checkpointing import LastCheckpoint, check_checkpoint
 from project.convergence.callback import ConvergenceTracker
 from project.loggers import build_logger, finish_logger
 from project.module import PoolingTaskModule
@@ -71,9 +72,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker,
     t = cfg.trainer
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best",
                            monitor=cfg.task.val_metric, mode=cfg.task.direction, save_top_k=1,
-                           save_last=True, every_n_train_steps=t.checkpoint_every_n_steps or None,
-                           save_on_train_epoch_end=False, enable_version_counter=False)
-    callbacks = [tracker, ckpt]
+                           save_last=False, enable_version_counter=False)
+    last = LastCheckpoint(run_dir / "checkpoints" / "last.ckpt", t.checkpoint_every_n_steps,
+                          t.val_every_n_steps)
+    callbacks = [tracker, last, ckpt]  # tracker first: its row is written before saving
     if t.enable_progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=t.progress_bar_refresh))
     trainer = L.Trainer(
@@ -109,7 +111,7 @@ def train(cfg: DictConfig) -> dict:
         metrics=list(cfg.task.metrics),
         optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
         scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.scheduler else None,
-        max_steps=cfg.trainer.max_steps,
+        max_steps=cfg.trainer.max_steps, seed=int(cfg.seed),
     )
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
 
@@ -130,15 +132,17 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, datamodule, network, modul
     trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger)
     last = run_dir / "checkpoints" / "last.ckpt"
     resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
-    if resume_from is None:
+    if resume_from is not None:
+        check_checkpoint(last)
+    else:
         (run_dir / "metrics.csv").unlink(missing_ok=True)
         trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
 
     test_metrics = None
     if ckpt.best_model_path and not module.diverged:
         result = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt.best_model_path,
-                              verbose=False)
+                              verbose=False, weights_only=True)
         test_metrics = {k: float(v) for k, v in result[0].items()}
     summary = summarize_run(
         tracker.rows, task=cfg.task.name, model=cfg.model.name, seed=int(cfg.seed),

@@ -16,7 +16,7 @@ import math
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from project.data.base import DataSpec, EpochBatchSampler, TensorDataModule, derived_seed
+from project.data.base import DataSpec, TensorDataModule, derived_seed, training_loader
 
 PROBLEMS = ("add", "multiply")
 
@@ -67,27 +67,18 @@ class GeneratedBatches(Dataset):
         return generate_problem(self.batch_size, generator=g, **self.problem)
 
 
-class EpochOffsetSampler(EpochBatchSampler):
-    """Batch numbers ``epoch * steps_per_epoch + j``: every epoch sees new batches."""
-
-    def __iter__(self):
-        start, self.start_batch = self.start_batch, 0
-        for b in range(start, len(self)):
-            yield self.epoch * len(self) + b
-
-
 class AddingProblemDataModule(TensorDataModule):
     """Adding or multiplication problem; fresh seeded training batches, fixed val/test sets."""
 
     def __init__(self, problem: str = "add", seq_len: int = 100, variable_length: bool = False,
                  batch_size: int = 100, eval_batch_size: int = 1000, val_size: int = 1000,
-                 test_size: int = 1000, steps_per_epoch: int = 1000, eval_seed: int = 1234,
+                 test_size: int = 1000, eval_seed: int = 1234,
                  seed: int = 0):
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
         self.problem = dict(seq_len=seq_len, problem=problem, variable_length=variable_length)
         generate_problem(1, generator=torch.Generator().manual_seed(0), **self.problem)  # validate
         self.val_size, self.test_size = val_size, test_size
-        self.steps_per_epoch, self.eval_seed = steps_per_epoch, eval_seed
+        self.eval_seed = eval_seed
         t_max = math.ceil(1.1 * seq_len) - 1 if variable_length else seq_len
         self.spec = DataSpec(task_type="regression", num_outputs=1, input_kind="vector",
                              input_dim=2, max_len=t_max)
@@ -100,7 +91,5 @@ class AddingProblemDataModule(TensorDataModule):
         return {"val": fixed(self.val_size, 0), "test": fixed(self.test_size, 1)}
 
     def train_dataloader(self) -> DataLoader:
-        data = GeneratedBatches(self.batch_size, self.seed, **self.problem)
-        sampler = EpochOffsetSampler(self.steps_per_epoch, 1, self.seed, shuffle=False,
-                                     drop_last=True)
-        return DataLoader(data, sampler=sampler, batch_size=None)
+        batches = GeneratedBatches(self.batch_size, self.seed, **self.problem)
+        return training_loader(batches, self.trainer)

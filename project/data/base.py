@@ -3,7 +3,7 @@
 A subclass implements ``load()`` returning ``{"train"|"val"|"test": {"x": ..., "y": ...,
 optional "mask": ...}}`` and sets ``spec``. ``setup`` calls it once; batches are slices of
 those tensors chosen by a seeded, epoch-aware sampler, so there is no per-example Python on
-the training path and the data order is a pure function of (seed, epoch, position).
+the training path and training batch k is a pure function of (seed, k): resumable anywhere.
 """
 
 from __future__ import annotations
@@ -50,34 +50,50 @@ class SlicedTensors(Dataset):
         return {k: v[idx] for k, v in self.tensors.items()}
 
 
-class EpochBatchSampler(Sampler):
-    """Yields index tensors, one per batch; the order is a pure function of (seed, epoch).
+class ShuffledBatches(Dataset):
+    """Training batch number ``step`` of a seeded, epoch-wise shuffled pass over tensors.
 
-    ``set_epoch`` picks the epoch's permutation; ``start_batch`` skips batches already
-    trained (used when resuming mid-epoch).
+    Data epoch ``e = step // batches_per_epoch`` uses the permutation seeded by (seed, e); the
+    batch is a slice of it. Every batch is a pure function of (seed, step), so a run resumed at
+    any step sees exactly the batches an uninterrupted run would have seen.
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool, drop_last: bool):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.shuffle, self.drop_last = shuffle, drop_last
-        self.epoch, self.start_batch = 0, 0
+    def __init__(self, tensors: dict[str, torch.Tensor], batch_size: int, seed: int):
+        self.data, self.seed = SlicedTensors(tensors), seed
+        self.batch_size = min(batch_size, len(self.data))
+        self.batches_per_epoch = len(self.data) // self.batch_size  # drop the ragged last batch
+        self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+        epoch, b = divmod(int(step), self.batches_per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(derived_seed(self.seed, epoch))
+            self._epoch, self._order = epoch, torch.randperm(len(self.data), generator=g)
+        return self.data[self._order[b * self.batch_size : (b + 1) * self.batch_size]]
+
+
+class StepSampler(Sampler):
+    """Yields the global step numbers ``start, start + 1, ..., stop - 1``: one batch each."""
+
+    def __init__(self, start: int, stop: int):
+        self.start, self.stop = start, stop
 
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        return full if (self.drop_last or rest == 0) else full + 1
+        return max(0, self.stop - self.start)
 
     def __iter__(self):
-        if self.shuffle:
-            g = torch.Generator().manual_seed(derived_seed(self.seed, self.epoch))
-            order = torch.randperm(self.n, generator=g)
-        else:
-            order = torch.arange(self.n)
-        start, self.start_batch = self.start_batch, 0
-        for b in range(start, len(self)):
-            yield order[b * self.batch_size : (b + 1) * self.batch_size]
+        return iter(range(self.start, self.stop))
+
+
+def training_loader(batches: Dataset, trainer) -> DataLoader:
+    """A loader over ``batches[step]`` from the trainer's restored step to its last step.
+
+    Lightning sees one long epoch of ``max_steps`` batches; data epochs live in ``batches``.
+    Resuming at global step k starts the stream at k (no batch is repeated or skipped).
+    """
+    start = trainer.global_step if trainer is not None else 0
+    stop = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else 2**62
+    return DataLoader(batches, sampler=StepSampler(start, stop), batch_size=None)
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -99,19 +115,19 @@ class TensorDataModule(L.LightningDataModule):
         if self.splits is None:
             self.splits = self.load()
 
-    def _loader(self, split: str, train: bool) -> DataLoader:
+    def _eval_loader(self, split: str) -> DataLoader:
         self.setup()
         data = SlicedTensors(self.splits[split])
-        bs = self.batch_size if train else self.eval_batch_size
-        sampler = EpochBatchSampler(len(data), bs, self.seed, shuffle=train,
-                                    drop_last=train and len(data) > bs)
-        return DataLoader(data, sampler=sampler, batch_size=None)
+        batches = torch.arange(len(data)).split(self.eval_batch_size)
+        return DataLoader(data, sampler=batches, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
+        self.setup()
+        batches = ShuffledBatches(self.splits["train"], self.batch_size, self.seed)
+        return training_loader(batches, self.trainer)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return self._eval_loader("test")

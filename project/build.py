@@ -8,12 +8,16 @@ from torch import nn
 
 from project.data.base import DataSpec
 from project.models.features import TokenFeatures, VectorFeatures
+from project.models.image_features import ConvFeatures, PatchFeatures
 from project.models.network import PoolingNetwork
 
 # features name -> factory(net_cfg, spec) -> feature module with an ``out_dim``
 FEATURES: dict[str, Callable[[dict, DataSpec], nn.Module]] = {
     "vector": lambda net, spec: VectorFeatures(spec.input_dim),
     "tokens": lambda net, spec: TokenFeatures(spec.vocab_size, net.get("embed_dim", 64)),
+    "patches": lambda net, spec: PatchFeatures(spec.image_shape, net.get("patch_size", 4)),
+    "cnn": lambda net, spec: ConvFeatures(
+        spec.image_shape, tuple(net.get("cnn_channels", (32, 64))), net.get("cnn_pool")),
 }
 
 

@@ -1,0 +1,132 @@
+"""Where a dataset's files come from, and reading them as tables through ``datasets``.
+
+Precedence: an explicit local ``path`` (a file, or a folder holding the dataset's files) >
+the offline copy under ``$SUITE_DATA_DIR`` (default ``<project root>/../shared/data``) >
+the Hugging Face hub id (skipped when HF offline mode is on). ``datasets`` keeps its cache
+in ``<project root>/.cache/huggingface``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import pandas as pd
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR_ENV = "SUITE_DATA_DIR"
+BUILDERS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+HUB_SPLITS = {"train": "train", "validation": "val", "valid": "val", "val": "val",
+              "test": "test"}
+
+datasets.disable_progress_bars()
+datasets.logging.set_verbosity_error()
+
+
+def offline_data_dir() -> Path:
+    """Root of the offline dataset copies (``$SUITE_DATA_DIR`` or ``../shared/data``)."""
+    return Path(os.environ.get(DATA_DIR_ENV) or PROJECT_ROOT.parent / "shared" / "data")
+
+
+def hf_cache_dir() -> Path:
+    """The ``datasets`` cache, inside the project's own cache folder."""
+    return PROJECT_ROOT / ".cache" / "huggingface" / "datasets"
+
+
+def hf_offline() -> bool:
+    """True when either Hugging Face offline flag is set (the hub is then never contacted)."""
+    truthy = {"1", "true", "yes", "on"}
+    return any(os.environ.get(k, "").lower() in truthy
+               for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+@dataclass
+class DataSource:
+    """A resolved source: split name -> local file, or a hub id (with optional config name)."""
+
+    files: dict[str, Path] | None = None
+    hub_id: str | None = None
+    hub_config: str | None = None
+
+    def describe(self) -> str:
+        if self.files:
+            return ", ".join(str(p) for p in self.files.values())
+        return f"hub:{self.hub_id}" + (f"/{self.hub_config}" if self.hub_config else "")
+
+
+def resolve_source(name: str, files: dict[str, str], path: str | None = None,
+                   offline_subdir: str | None = None, hub_id: str | None = None,
+                   hub_config: str | None = None) -> DataSource:
+    """Find a dataset's files, in precedence order; raise one line naming every place searched.
+
+    ``files`` maps split -> file name (e.g. ``{"train": "train.csv"}``). ``path`` may be a
+    single file (it becomes the ``train`` split; the others are carved from it) or a folder
+    holding ``files``.
+    """
+    searched = []
+    if path:
+        p = Path(path).expanduser()
+        if p.is_file():
+            return DataSource(files={"train": p})
+        if p.is_dir():
+            found = {s: p / f for s, f in files.items() if (p / f).is_file()}
+            if "train" in found:
+                return DataSource(files=found)
+            searched.append(f"data.path={p} (no {files.get('train', 'train file')} inside)")
+        else:
+            searched.append(f"data.path={p} (does not exist)")
+    else:
+        searched.append("data.path (not set)")
+    if offline_subdir:
+        d = offline_data_dir() / offline_subdir
+        found = {s: d / f for s, f in files.items() if (d / f).is_file()}
+        if "train" in found:
+            return DataSource(files=found)
+        missing = d / files.get("train", "")
+        searched.append(f"offline copy {missing} (${DATA_DIR_ENV} or ../shared/data)")
+    if hub_id:
+        if not hf_offline():
+            return DataSource(hub_id=hub_id, hub_config=hub_config)
+        searched.append(f"hub id {hub_id} (skipped: HF offline mode is on)")
+    else:
+        searched.append("hub id (none for this task)")
+    raise FileNotFoundError(f"{name}: data not found; searched: " + "; ".join(searched)
+                            + "; set task.data.path=<file or folder>")
+
+
+def _check_file(path: Path) -> None:
+    if path.suffix.lower() not in BUILDERS:
+        raise ValueError(f"{path}: unsupported file type {path.suffix!r}; expected one of "
+                         f"{sorted(BUILDERS)}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty")
+
+
+def read_tables(source: DataSource) -> dict[str, pd.DataFrame]:
+    """Read every split of ``source`` into a DataFrame (via ``datasets``); splits named
+    ``train``/``val``/``test``. Raises one line on empty files or tables without rows."""
+    if source.files:
+        tables = {}
+        for split, path in source.files.items():
+            _check_file(path)
+            kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
+            try:
+                ds = datasets.load_dataset(BUILDERS[path.suffix.lower()],
+                                           data_files={"train": str(path)}, split="train",
+                                           cache_dir=str(hf_cache_dir()), **kwargs)
+            except Exception as e:  # noqa: BLE001 - reader errors become one clear line
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise ValueError(f"{path}: could not be read as a table ({msg})") from e
+            if len(ds) == 0:
+                raise ValueError(f"{path}: the file has no data rows")
+            tables[split] = ds.to_pandas()
+        return tables
+    try:
+        dd = datasets.load_dataset(source.hub_id, source.hub_config,
+                                   cache_dir=str(hf_cache_dir()))
+    except Exception as e:  # noqa: BLE001
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise FileNotFoundError(f"hub id {source.hub_id}: could not be loaded ({msg})") from e
+    return {HUB_SPLITS[s]: dd[s].to_pandas() for s in dd if s in HUB_SPLITS}

@@ -1,0 +1,43 @@
+"""Deterministic carving of missing validation/test splits out of the training table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def carve_splits(tables: dict[str, pd.DataFrame], val_fraction: float, test_fraction: float,
+                 split_seed: int, where: str) -> dict[str, pd.DataFrame]:
+    """Return ``train``/``val``/``test`` tables; a split absent from ``tables`` is taken from
+    ``train`` (a fixed permutation by ``split_seed``, the same for every run seed)."""
+    missing = [s for s in ("val", "test") if s not in tables]
+    if not missing:
+        return {s: tables[s] for s in ("train", "val", "test")}
+    train = tables["train"]
+    fractions = {"val": val_fraction, "test": test_fraction}
+    counts = {s: int(round(fractions[s] * len(train))) for s in missing}
+    if any(c < 1 for c in counts.values()) or sum(counts.values()) >= len(train):
+        raise ValueError(f"{where}: cannot carve {missing} with fractions "
+                         f"{[fractions[s] for s in missing]} from {len(train)} training rows")
+    order = np.random.default_rng(split_seed).permutation(len(train))
+    out, start = dict(tables), 0
+    for s in missing:
+        out[s] = train.iloc[np.sort(order[start:start + counts[s]])].reset_index(drop=True)
+        start += counts[s]
+    out["train"] = train.iloc[np.sort(order[start:])].reset_index(drop=True)
+    return {s: out[s] for s in ("train", "val", "test")}
+
+
+def read_splits(name: str, files: dict[str, str], path: str | None = None,
+                offline_subdir: str | None = None, hub_id: str | None = None,
+                hub_config: str | None = None, val_fraction: float = 0.1,
+                test_fraction: float = 0.1, split_seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Resolve the source, read each split once, and carve the missing ones from train."""
+    from project.data.sources import read_tables, resolve_source
+
+    source = resolve_source(name, dict(files), path, offline_subdir, hub_id, hub_config)
+    tables = read_tables(source)
+    if "train" not in tables:
+        raise ValueError(f"{name}: {source.describe()} has no train split "
+                         f"(found {sorted(tables)})")
+    return carve_splits(tables, val_fraction, test_fraction, split_seed, name)

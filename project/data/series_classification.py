@@ -10,7 +10,8 @@ from project.data.base import DataSpec, TensorDataModule
 from project.data.columns import class_labels, numeric_matrix, require_columns, select_columns
 from project.data.missing_values import fill_missing
 from project.data.series_patches import to_patches
-from project.data.splits import read_splits
+from project.data.sources import read_tables, resolve_source
+from project.data.splits import carve_splits
 
 NORMALIZE = ("train", "series", "none")
 
@@ -85,19 +86,30 @@ class SeriesClassificationDataModule(TensorDataModule):
         return values[:, :, None], np.full(len(df), len(cols)), df
 
     def load(self) -> dict[str, dict[str, torch.Tensor]]:
-        tables = read_splits(**self.source)
+        src = {k: v for k, v in self.source.items()
+               if k not in ("val_fraction", "test_fraction", "split_seed")}
+        tables = read_tables(resolve_source(**src))
+        if "train" not in tables:
+            raise ValueError(f"{self.name}: no train split (found {sorted(tables)})")
         parts = {s: self._values(df, s) for s, df in tables.items()}
-        labels, names = class_labels({s: p[2] for s, p in parts.items()}, self.label_column,
-                                     self.num_classes, self.classes, self.name)
+        # carve missing splits by series (rows of the per-series table), never by time step
+        frames = {s: p[2].assign(_split=s, _row=np.arange(len(p[2]))) for s, p in parts.items()}
+        frames = carve_splits(frames, self.source["val_fraction"], self.source["test_fraction"],
+                              self.source["split_seed"], self.name)
+        labels, names = class_labels(frames, self.label_column, self.num_classes, self.classes,
+                                     self.name)
         t_max = max(p[0].shape[1] for p in parts.values())
         out = {}
-        for split in ("train", "val", "test"):
-            values, lengths, _ = parts[split]
+        for split, frame in frames.items():
+            values, lengths, _ = parts[frame["_split"].iloc[0]]
+            rows = frame["_row"].to_numpy()
+            values, lengths = values[rows], lengths[rows]
             mask = np.arange(t_max)[None, :] < lengths[:, None]
             padded = np.zeros((len(values), t_max, values.shape[2]), dtype=np.float32)
             padded[:, : values.shape[1]] = values
             if self.layout == "long":
                 padded = self._fill_long(padded, mask, split)
+            padded[~mask] = 0.0
             out[split] = {"x": padded, "mask": mask, "y": labels[split]}
         self._normalize(out)
         for split, d in out.items():

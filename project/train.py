@@ -67,15 +67,16 @@ def peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker,
-                  logger) -> tuple[L.Trainer, ModelCheckpoint]:
+def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, logger,
+                  extra_callbacks: list[L.Callback] = ()) -> tuple[L.Trainer, ModelCheckpoint]:
     t = cfg.trainer
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best",
                            monitor=cfg.task.val_metric, mode=cfg.task.direction, save_top_k=1,
                            save_last=False, enable_version_counter=False)
     last = LastCheckpoint(run_dir / "checkpoints" / "last.ckpt", t.checkpoint_every_n_steps,
                           t.val_every_n_steps)
-    callbacks = [tracker, last, ckpt]  # tracker first: its row is written before saving
+    # tracker first: its metrics row is written before the checkpoint of that step
+    callbacks = [tracker, last, ckpt, *extra_callbacks]
     if t.enable_progress_bar:
         callbacks.append(TQDMProgressBar(refresh_rate=t.progress_bar_refresh))
     trainer = L.Trainer(
@@ -89,8 +90,11 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker,
     return trainer, ckpt
 
 
-def train(cfg: DictConfig) -> dict:
-    """Train one run and return its summary (also written to ``<run_dir>/summary.json``)."""
+def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
+    """Train one run and return its summary (also written to ``<run_dir>/summary.json``).
+
+    ``callbacks`` are added to the suite's own (tracker, checkpoints, progress bar).
+    """
     check_config(cfg)
     run_dir = Path(cfg.run_dir)
     if (run_dir / SUMMARY_NAME).exists():
@@ -120,16 +124,17 @@ def train(cfg: DictConfig) -> dict:
     logger = build_logger(cfg, run_dir)
     summary = None
     try:
-        summary = fit_and_summarize(cfg, run_dir, datamodule, network, module, tracker, logger)
+        summary = fit_and_summarize(cfg, run_dir, datamodule, network, module, tracker, logger,
+                                    callbacks)
     finally:
         finish_logger(logger, summary)
     return summary
 
 
 def fit_and_summarize(cfg: DictConfig, run_dir: Path, datamodule, network, module, tracker,
-                      logger) -> dict:
+                      logger, callbacks: list[L.Callback]) -> dict:
     """Fit (resuming if possible), test the best checkpoint, write ``summary.json``."""
-    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger)
+    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks)
     last = run_dir / "checkpoints" / "last.ckpt"
     resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
     if resume_from is not None:

@@ -54,7 +54,12 @@ class ConvergenceTracker(L.Callback):
         self._cuda = trainer.strategy.root_device.type == "cuda"
 
     def on_train_start(self, trainer, pl_module) -> None:
+        """Runs after a checkpoint is restored: on resume keep only the rows up to the restored
+        step (later ones belong to training that the checkpoint does not contain)."""
         self._paused = True
+        if self.path.exists():
+            self.rows = [r for r in read_metrics_csv(self.path) if r["step"] <= trainer.global_step]
+            self._rewrite()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         now = self._now()
@@ -74,13 +79,6 @@ class ConvergenceTracker(L.Callback):
         self._paused = True
 
     # -- curve -----------------------------------------------------------------------------
-    def on_fit_start(self, trainer, pl_module) -> None:
-        """On resume keep only the rows up to the restored step (later ones were never seen)."""
-        if self.path.exists():
-            kept = [r for r in read_metrics_csv(self.path) if r["step"] <= trainer.global_step]
-            self.rows = kept
-            self._rewrite()
-
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
@@ -104,7 +102,7 @@ class ConvergenceTracker(L.Callback):
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, self._columns(), restval="")
             w.writeheader()
-            w.writerows(self.rows)
+            w.writerows({**r, "step": int(r["step"])} for r in self.rows)
         tmp.replace(self.path)
 
     def _append(self, row: dict[str, float]) -> None:

@@ -73,27 +73,31 @@ class ShuffledBatches(Dataset):
 
 
 class StepSampler(Sampler):
-    """Yields the global step numbers ``start, start + 1, ..., stop - 1``: one batch each."""
+    """Yields global step numbers from the trainer's current step up to ``stop``: one batch each.
 
-    def __init__(self, start: int, stop: int):
-        self.start, self.stop = start, stop
+    Lightning sees one epoch of ``stop`` batches whose first ``global_step`` batches are done,
+    so the length stays ``stop`` while a resumed iterator starts at the restored step.
+    """
+
+    def __init__(self, trainer, stop: int):
+        self.trainer, self.stop = trainer, stop
 
     def __len__(self) -> int:
-        return max(0, self.stop - self.start)
+        return self.stop
 
     def __iter__(self):
-        return iter(range(self.start, self.stop))
+        start = self.trainer.global_step if self.trainer is not None else 0
+        return iter(range(start, self.stop))
 
 
 def training_loader(batches: Dataset, trainer) -> DataLoader:
-    """A loader over ``batches[step]`` from the trainer's restored step to its last step.
+    """A loader over ``batches[step]`` from the trainer's (restored) step to its last step.
 
-    Lightning sees one long epoch of ``max_steps`` batches; data epochs live in ``batches``.
-    Resuming at global step k starts the stream at k (no batch is repeated or skipped).
+    Data epochs live in ``batches``; resuming at global step k starts the stream at k, so no
+    batch is repeated or skipped.
     """
-    start = trainer.global_step if trainer is not None else 0
     stop = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else 2**62
-    return DataLoader(batches, sampler=StepSampler(start, stop), batch_size=None)
+    return DataLoader(batches, sampler=StepSampler(trainer, stop), batch_size=None)
 
 
 class TensorDataModule(L.LightningDataModule):

@@ -1,0 +1,118 @@
+"""End to end: train 2 models x 3 seeds on a short adding problem, build the report, check
+every file and every main-table cell against figures recomputed from the summaries."""
+
+import json
+import shutil
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from project.convergence.bootstrap import Paired, prob_faster, speedup, speedup_bound
+from project.convergence.censoring import km_quantile
+from project.convergence.significance import wilcoxon_p
+from project.report import build_report, main
+from project.results.sources import load_runs
+from project.results.tables import fmt_ci, fmt_mean_std, fmt_p, fmt_steps
+from project.train import train
+from tests.conftest import compose_train
+
+MODELS, SEEDS = ("attention", "baseline"), (0, 1, 2)
+TASK = ["task=adding", "task.seq_len=20", "task.budget.max_steps=100",
+        "task.budget.val_every_n_steps=20", "task.data.val_size=200",
+        "task.data.test_size=200", "task.target=0.3", "logger=wandb"]
+RESAMPLES = 2000
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    for model in MODELS:
+        for seed in SEEDS:
+            train(compose_train([*TASK, f"model={model}", f"seed={seed}"],
+                                root / model / f"s{seed}"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(runs_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, build_report(str(runs_root), out, n_resamples=RESAMPLES)
+
+
+def markdown_rows(path):
+    lines = [ln for ln in path.read_text().splitlines() if ln.startswith("|")]
+    split = [[c.strip() for c in ln.strip("|").split(" | ")] for ln in lines]
+    return [dict(zip(split[0], r)) for r in split[2:]]
+
+
+def test_every_file_exists(report):
+    out, result = report
+    for name in ("main_table.md", "main_table.tex", "main_table.csv", "runs.csv",
+                 "across_tasks.csv", "report.html", "performance_profile.png",
+                 "performance_profile.svg", "speedup_forest.png", "speedup_forest.svg",
+                 "curves_adding.png", "curves_adding.svg"):
+        assert (out / name).stat().st_size > 0, name
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "<table" in html
+    assert "\\toprule" in (out / "main_table.tex").read_text()
+
+
+def test_every_cell_equals_the_figure_recomputed_from_the_summaries(runs_root, report):
+    out, _ = report
+    s = {(m, sd): json.loads((runs_root / m / f"s{sd}" / "summary.json").read_text())
+         for m in MODELS for sd in SEEDS}
+    (row,) = markdown_rows(out / "main_table.md")
+    csv = pd.read_csv(out / "main_table.csv").iloc[0]
+    budget = 100
+    assert row["Task"] == "adding" and row["Target"] == "val/acc >= 0.3"
+    for m in MODELS:
+        runs = [s[m, sd] for sd in SEEDS]
+        tests = [r["test_at_best"] for r in runs]
+        assert row[f"{m}: test (mean ± std)"] == fmt_mean_std(statistics.mean(tests),
+                                                              statistics.stdev(tests))
+        steps = np.array([r["steps_to_target"] for r in runs], float)
+        hit = np.array([r["reached"] for r in runs])
+        q = [km_quantile(steps, hit, p) for p in (0.25, 0.5, 0.75)]
+        assert row[f"{m}: steps to target (median [IQR])"] == \
+            f"{fmt_steps(q[1], budget)} [{fmt_steps(q[0], budget)}, {fmt_steps(q[2], budget)}]"
+        assert row[f"{m}: reached"] == f"{hit.sum()}/3"
+        assert csv[f"{m}.steps_median"] == q[1] and csv[f"{m}.reached"] == hit.sum()
+    pairs = Paired.of(*[x for m in MODELS for x in (
+        [s[m, sd]["steps_to_target"] for sd in SEEDS], [s[m, sd]["reached"] for sd in SEEDS])])
+    sp, pf = speedup(pairs, n_resamples=RESAMPLES), prob_faster(pairs, n_resamples=RESAMPLES)
+    assert row["Speedup [95% CI]"] == fmt_ci(sp.value, sp.low, sp.high, speedup_bound(pairs))
+    assert row["P(faster) [95% CI]"] == fmt_ci(pf.value, pf.low, pf.high)
+    p = wilcoxon_p(pairs.a, pairs.b)  # one setting: Holm leaves it unchanged
+    assert row["p (Holm)"] == fmt_p(p) and csv["p_holm"] == pytest.approx(p)
+    assert (csv["speedup"], csv["p_faster"]) == (pytest.approx(sp.value), pf.value)
+
+
+def test_wandb_offline_files_round_trip_to_the_same_table(runs_root, report, tmp_path):
+    local, _ = load_runs(str(runs_root))
+    offline, curves = load_runs(f"wandb-offline:{runs_root}")
+    pd.testing.assert_frame_equal(local, offline)
+    assert len(local) == 6 and set(curves["step"]) <= set(range(0, 101, 20))
+    out = tmp_path / "from_wandb"
+    build_report(f"wandb-offline:{runs_root}", out, n_resamples=RESAMPLES)
+    assert (out / "main_table.md").read_text() == (report[0] / "main_table.md").read_text()
+
+
+def test_bad_input(runs_root, tmp_path, capsys):
+    assert main([str(tmp_path), "--out", str(tmp_path / "o")]) == 1  # empty folder
+    assert "no finished runs" in capsys.readouterr().err
+    assert main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 1
+    assert "not found" in capsys.readouterr().err
+    # attention only, one corrupt summary: reported with its path, skipped, row says missing
+    root = tmp_path / "runs"
+    shutil.copytree(runs_root / "attention", root / "attention")
+    bad = root / "attention" / "s2" / "summary.json"
+    bad.write_text("{not json")
+    assert main([str(root), "--out", str(tmp_path / "o"), "--resamples", "200"]) == 0
+    captured = capsys.readouterr()
+    assert f"skipping corrupt {bad}" in captured.err
+    assert "no baseline runs" in captured.out
+    (row,) = markdown_rows(tmp_path / "o" / "main_table.md")
+    assert row["Speedup [95% CI]"] == "no baseline runs"
+    assert row["attention: reached"].endswith("/2")

@@ -286,13 +286,15 @@ def compose_or_explain(compose, group_ov: list[str], overrides: list[str],
         return cfg
     except Exception as e:  # hydra raises several exception types; all become one line
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        for candidate in overrides or group_ov:
-            rest = [o for o in group_ov if o != candidate]
+        grouped = [o for o in overrides or group_ov if o in group_ov]
+        others = [o for o in overrides if o not in group_ov]
+        trials = [[o] for o in grouped] + [[*group_ov, o] for o in others]
+        for trial in trials:  # each group option alone, then each value on valid groups
             try:
-                compose(config_name=TRAIN_CONFIG, overrides=[*rest, candidate])
+                compose(config_name=TRAIN_CONFIG, overrides=trial)
             except Exception as e2:  # noqa: BLE001 - same as above
                 reason2 = str(e2).strip().splitlines()[0] if str(e2).strip() else reason
-                key, _, value = candidate.partition("=")
+                key, _, value = trial[-1].partition("=")
                 fail(f"parameter {key!r}={value!r}: {reason2}")
         fail(f"overrides {overrides or group_ov} do not compose: {reason}")
 

@@ -1,0 +1,101 @@
+"""Raffel & Ellis 2016, Table 1 from finished runs: ``python -m project.raffel_table RUNS``.
+
+Rows: problem (add, multiply) x sequence length T. Columns: for attention and for the
+unweighted mean (our ``baseline``), the batches needed to solve the problem (100% of the
+validation sequences within 0.04) at the best learning rate of that cell: the Kaplan-Meier
+median over seeds (``>B`` when half or more of the seeds never solved it within the budget B),
+how many seeds solved it (n/N) and the rate. Best rate: most seeds solved, then the lowest
+median. Runs are read with the shared loader (``project.results.local_runs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from project.convergence.censoring import km_median
+from project.results.local_runs import load_local_runs
+
+PROBLEMS = {"adding": "add", "multiply": "multiply"}
+MODELS = {"attention": "attention", "baseline": "mean"}
+COLUMNS = ["problem", "T", "model", "lr", "median_batches", "solved", "runs", "budget"]
+
+
+def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (problem, T, model, lr): KM median batches to solve, solved, runs, budget."""
+    runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(MODELS)]
+    if runs.empty:
+        raise ValueError("no finished adding/multiply runs of attention or baseline")
+    rows = []
+    keys = ["task", "hparams.seq_len", "model", "hparams.lr"]
+    for (task, T, model, lr), g in runs.groupby(keys, sort=True):
+        steps = g["steps_to_target"].to_numpy(dtype=float)
+        reached = g["reached"].to_numpy(dtype=bool)
+        rows.append({"problem": PROBLEMS[task], "T": int(T), "model": MODELS[model],
+                     "lr": float(lr), "median_batches": float(km_median(steps, reached)),
+                     "solved": int(reached.sum()), "runs": len(g),
+                     "budget": int(g["budget_steps"].max())})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def best_rates(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per (problem, T, model) the row of the best rate: most seeds solved, then lowest median."""
+    order = cells.sort_values(["problem", "T", "model", "solved", "median_batches", "lr"],
+                              ascending=[True, True, True, False, True, False], kind="stable")
+    return order.groupby(["problem", "T", "model"], sort=True).head(1).reset_index(drop=True)
+
+
+def format_cell(row: pd.Series) -> str:
+    median = (f"{row.median_batches:,.0f}" if math.isfinite(row.median_batches)
+              else f">{row.budget:,}")
+    return f"{median} ({row.solved}/{row.runs}, lr {row.lr:g})"
+
+
+def raffel_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The table: index (problem, T); columns attention, mean (formatted cells)."""
+    best = best_rates(cell_results(runs))
+    best["cell"] = best.apply(format_cell, axis=1)
+    table = best.pivot(index=["problem", "T"], columns="model", values="cell")
+    table = table.reindex(columns=[m for m in MODELS.values() if m in table.columns])
+    return table.fillna("(no runs)")
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no extra dependency)."""
+    cols = ["problem", "T", *[f"{m}: batches to solve (solved, best lr)" for m in table.columns]]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for (problem, T), row in table.iterrows():
+        lines.append("| " + " | ".join([problem, str(T), *row.tolist()]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m project.raffel_table", description=__doc__)
+    p.add_argument("runs", type=Path, help="folder of finished runs (searched recursively)")
+    p.add_argument("--out", type=Path, help="also write the table here (.md, and .csv beside)")
+    args = p.parse_args(argv)
+    try:
+        runs = load_local_runs(args.runs)
+        if runs.empty:
+            raise ValueError(f"no finished runs (summary.json) under {args.runs}")
+        table = raffel_table(runs)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    text = to_markdown(table)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+        cell_results(runs).to_csv(args.out.with_suffix(".csv"), index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    sys.exit(main())

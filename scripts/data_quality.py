@@ -1,0 +1,117 @@
+"""Real-data quality bar: each real task x {attention, baseline} x seeds, default configs.
+
+    HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline \
+        nice -n 10 python scripts/data_quality.py --out runs/data_quality/table.md
+
+Runs go to ``runs/data_quality/<task>/<model>/seed<s>`` (a finished run is not rerun), then a
+Markdown table of test metrics (median over seeds, per-seed values in brackets) is printed
+and written to ``--out``, with the bar and, for ETTh1, the naive last-value forecast's MSE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("WANDB_MODE", "offline")):
+    os.environ.setdefault(key, value)
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
+
+from project.train import train  # noqa: E402
+
+# task -> (test metric, ">=" threshold or "naive" = below the naive last-value test MSE)
+BAR = {
+    "sst2": ("test/acc", 0.75), "trec": ("test/acc", 0.80), "usps": ("test/acc", 0.93),
+    "digits": ("test/acc", 0.93), "gunpoint": ("test/acc", 0.85),
+    "italypower": ("test/acc", 0.90), "etth1": ("test/mse", "naive"),
+}
+MODELS = ("attention", "baseline")
+
+
+def compose_cfg(task: str, model: str, seed: int, run_dir: Path):
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
+        return compose("train", overrides=[f"task={task}", f"model={model}", f"seed={seed}",
+                                           f"run_dir={run_dir}",
+                                           "trainer.enable_progress_bar=false"])
+
+
+def naive_test_mse(task: str) -> float:
+    """The naive last-value forecast's test MSE, from the DataModule's ``spec.extra``."""
+    cfg = compose_cfg(task, "baseline", 0, ROOT / "runs" / "unused")
+    dm = instantiate(cfg.task.data, seed=0)
+    dm.setup()
+    return dm.spec.extra["naive_mse_test"]
+
+
+def fmt(values: list[float]) -> str:
+    return f"{statistics.median(values):.4f} [{', '.join(f'{v:.3f}' for v in values)}]"
+
+
+def table(results: dict, seeds: list[int]) -> str:
+    lines = [f"| task | test metric | bar | attention median [seeds {', '.join(map(str, seeds))}] "
+             "| baseline median [seeds] | steps to target att / base (median) "
+             "| s per run att / base | bar met |",
+             "|---|---|---|---|---|---|---|---|"]
+    for task, (metric, bar) in BAR.items():
+        if task not in results:
+            continue
+        r = results[task]
+        if bar == "naive":
+            naive = naive_test_mse(task)
+            bar_text, ok = f"< naive {naive:.4f}", lambda v, n=naive: v < n
+        else:
+            bar_text, ok = f">= {bar}", lambda v, b=bar: v >= b
+        cells, met, steps, secs = [], [], [], []
+        for model in MODELS:
+            runs = r[model]
+            vals = [s["test_metrics"][metric] for s in runs]
+            cells.append(fmt(vals))
+            met.append(ok(statistics.median(vals)))
+            reached = [s["steps_to_target"] for s in runs]
+            steps.append(f"{statistics.median(reached):.0f} ({sum(s['reached'] for s in runs)}/"
+                         f"{len(runs)})")
+            secs.append(f"{statistics.median(s['wall_s'] for s in runs):.0f}")
+        lines.append(f"| {task} | {metric} | {bar_text} | {cells[0]} | {cells[1]} | "
+                     f"{' / '.join(steps)} | {' / '.join(secs)} | "
+                     f"{'yes' if all(met) else 'NO'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(BAR), choices=list(BAR))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--root", type=Path, default=ROOT / "runs" / "data_quality")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "data_quality" / "table.md")
+    args = parser.parse_args()
+    results: dict = {}
+    for task in args.tasks:
+        results[task] = {m: [] for m in MODELS}
+        for seed in args.seeds:
+            for model in MODELS:
+                run_dir = args.root / task / model / f"seed{seed}"
+                wall_file = run_dir / "wall_s.txt"  # whole run: setup, training, evaluation
+                start = time.perf_counter()
+                summary = dict(train(compose_cfg(task, model, seed, run_dir)))
+                if not wall_file.exists():
+                    wall_file.write_text(f"{time.perf_counter() - start:.1f}\n")
+                summary["wall_s"] = float(wall_file.read_text())
+                results[task][model].append(summary)
+                print(f"{task} {model} seed={seed}: test {summary['test_metrics']} "
+                      f"({summary['wall_s']:.0f} s)", flush=True)
+    text = table(results, args.seeds)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -178,6 +178,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=None, help="random search: number of runs")
     p.add_argument("--sample-seed", type=int, default=0, help="random search: sampling seed")
     p.add_argument("--dry-run", action="store_true", help="validate and list the runs only")
+    p.add_argument("--write-spec", type=Path, default=None, metavar="PATH",
+                   help="validate, write the spec with --set applied to PATH (for wandb sweep)")
     return p.parse_args(argv)
 
 
@@ -208,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
+    if args.write_spec:
+        import yaml
+
+        args.write_spec.write_text(yaml.safe_dump(spec.raw, sort_keys=False))
+        print(f"{args.write_spec}: {len(runs)} runs, validated")
+        return 0
     out = args.out or Path("runs") / args.spec.stem
     jobs = [Job(r, run_dir_for(out, r)) for r in runs]
     dirs = [j.run_dir for j in jobs]

@@ -76,8 +76,14 @@ def across_text(across: dict, table: pd.DataFrame) -> str:
 def build_report(source: str, out: Path, group: str | None = None, tags: list[str] = (),
                  state: str | None = "finished", n_resamples: int = N_RESAMPLES,
                  seed: int = SEED) -> dict:
-    """Write every report file into ``out``; return their paths and the Markdown table."""
+    """Load the runs of ``source`` and write every report file into ``out``."""
     runs, curves = load_runs(source, group, tags, state)
+    return write_report(runs, curves, out, source, n_resamples, seed)
+
+
+def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: str,
+                 n_resamples: int = N_RESAMPLES, seed: int = SEED) -> dict:
+    """Write every report file into ``out``; return their paths and the Markdown table."""
     if runs.empty:
         raise LookupError(f"no finished runs in {source} (a finished run folder holds "
                           "summary.json)")

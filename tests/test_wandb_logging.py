@@ -90,3 +90,13 @@ def test_mode_resolution(monkeypatch, capsys, tmp_path):
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     assert resolve_mode(None) == "online"
+
+
+def test_reader_falls_back_to_the_wandb_cli(wandb_run, monkeypatch):
+    import project.results.wandb_offline as offline
+
+    run_dir, _ = wandb_run
+    (path,) = find_wandb_files(run_dir)
+    direct = offline.read_records(path)
+    monkeypatch.setattr(offline, "inspect_command", lambda p: ["false"])
+    assert offline.read_records(path) == direct

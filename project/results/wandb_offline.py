@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -33,13 +34,29 @@ def find_wandb_files(root: str | Path) -> list[Path]:
     return sorted(p for p in root.rglob("run-*.wandb") if "latest-run" not in p.parts)
 
 
+def inspect_command(path: Path) -> list[str]:
+    """The command behind ``wandb leet inspect --json PATH``: W&B's ``wandb-core`` binary,
+    called directly as the ``wandb`` CLI calls it (saves a Python start-up per file)."""
+    from wandb.util import get_core_path
+
+    return [get_core_path(), "leet", "inspect", "--no-observability", "--json",
+            "--run-file", str(path), str(Path(path).parent.parent)]
+
+
 def read_records(path: Path, timeout: float = 120) -> list[dict]:
-    """All records of one ``.wandb`` file, decoded by ``wandb leet inspect --json``."""
-    exe = shutil.which("wandb")
-    if exe is None:
-        raise FileNotFoundError("the `wandb` command is not on PATH (pip install wandb)")
-    out = subprocess.run([exe, "leet", "inspect", "--json", str(path)], capture_output=True,
-                         text=True, timeout=timeout, check=False)
+    """All records of one ``.wandb`` file, decoded by W&B's reader (``leet inspect --json``);
+    falls back to the ``wandb`` CLI itself if the direct call fails."""
+    try:
+        out = subprocess.run(inspect_command(path), capture_output=True, text=True,
+                             timeout=timeout, check=False)
+    except Exception:  # noqa: BLE001 -- any failure of the shortcut: use the public CLI
+        out = None
+    if out is None or out.returncode != 0:
+        exe = shutil.which("wandb")
+        if exe is None:
+            raise FileNotFoundError("the `wandb` command is not on PATH (pip install wandb)")
+        out = subprocess.run([exe, "leet", "inspect", "--json", str(path)],
+                             capture_output=True, text=True, timeout=timeout, check=False)
     if out.returncode != 0:
         raise ValueError(f"wandb leet inspect failed on {path}: "
                          f"{(out.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -75,7 +92,8 @@ def decode_run(records: list[dict]) -> dict:
 def load_offline_runs_raw(root: str | Path) -> list[dict]:
     """Decoded runs under ``root``; the files of a resumed run (same id) are merged in order."""
     merged: dict[str, dict] = {}
-    decoded = [decode_run(read_records(p)) for p in find_wandb_files(root)]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each read is a `wandb` subprocess
+        decoded = list(pool.map(lambda p: decode_run(read_records(p)), find_wandb_files(root)))
     for run in sorted(decoded, key=lambda r: r.get("start_time") or ""):
         prev = merged.get(run["id"])
         if prev is None:

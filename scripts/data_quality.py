@@ -51,6 +51,22 @@ def naive_test_mse(task: str) -> float:
     return dm.spec.extra["naive_mse_test"]
 
 
+def load_times(tasks: list[str]) -> str:
+    """Seconds to read and tensorise each task's offline copy (``setup``), as a table."""
+    lines = ["| task | setup s (first, builds the datasets cache) | setup s (cached) |",
+             "|---|---|---|"]
+    for task in tasks:
+        times = []
+        for _ in range(2):
+            dm = instantiate(compose_cfg(task, "baseline", 0, ROOT / "runs" / "unused").task.data,
+                             seed=0)
+            start = time.perf_counter()
+            dm.setup()
+            times.append(time.perf_counter() - start)
+        lines.append(f"| {task} | {times[0]:.2f} | {times[1]:.2f} |")
+    return "\n".join(lines)
+
+
 def fmt(values: list[float]) -> str:
     return f"{statistics.median(values):.4f} [{', '.join(f'{v:.3f}' for v in values)}]"
 
@@ -91,7 +107,12 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "data_quality")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "data_quality" / "table.md")
+    parser.add_argument("--load-times", action="store_true",
+                        help="only time each task's setup (read + tensorise) and exit")
     args = parser.parse_args()
+    if args.load_times:
+        print(load_times(args.tasks))
+        return
     results: dict = {}
     for task in args.tasks:
         results[task] = {m: [] for m in MODELS}

@@ -95,5 +95,5 @@ def class_labels(tables: dict[str, pd.DataFrame], column: str, num_classes: int 
             row = int(np.flatnonzero(~known)[0])
             raise ValueError(f"{where} ({split}): label {labels.iloc[row]!r} at row {row + 1} is "
                              f"not one of the classes {names[:20]}")
-        ids[split] = labels.map(index).to_numpy(dtype=np.int64)
+        ids[split] = np.array(labels.map(index).to_numpy(), dtype=np.int64)
     return ids, names

@@ -16,6 +16,7 @@ import pandas as pd
 
 from project.convergence.bootstrap import N_RESAMPLES, SEED
 from project.convergence.profiles import profile_score
+from project.results.auto_target import apply_auto_target
 from project.results.cells import add_keys
 from project.results.comparison import across_tasks, comparison_table, profile_times
 from project.results.figures import curve_figures, forest_figure, profile_figure
@@ -52,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tag", action="append", default=[], help="keep runs with this tag "
                    "(model or task); repeatable")
     p.add_argument("--state", default="finished", help="W&B run state to keep (online)")
+    p.add_argument("--target", choices=["config", "auto"], default="config",
+                   help="config: each run's task target; auto: per setting, the median over "
+                        "seeds of the baseline's best validation value (needs curves)")
     p.add_argument("--resamples", type=int, default=N_RESAMPLES, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed")
     return p.parse_args(argv)
@@ -75,22 +79,27 @@ def across_text(across: dict, table: pd.DataFrame) -> str:
 
 def build_report(source: str, out: Path, group: str | None = None, tags: list[str] = (),
                  state: str | None = "finished", n_resamples: int = N_RESAMPLES,
-                 seed: int = SEED) -> dict:
+                 seed: int = SEED, target: str = "config") -> dict:
     """Load the runs of ``source`` and write every report file into ``out``."""
     runs, curves = load_runs(source, group, tags, state)
-    return write_report(runs, curves, out, source, n_resamples, seed)
+    return write_report(runs, curves, out, source, n_resamples, seed, target)
 
 
 def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: str,
-                 n_resamples: int = N_RESAMPLES, seed: int = SEED) -> dict:
+                 n_resamples: int = N_RESAMPLES, seed: int = SEED,
+                 target: str = "config") -> dict:
     """Write every report file into ``out``; return their paths and the Markdown table."""
     if runs.empty:
         raise LookupError(f"no finished runs in {source} (a finished run folder holds "
                           "summary.json)")
+    if target == "auto":
+        runs = apply_auto_target(runs, curves)
+        if runs.empty:
+            raise LookupError("target=auto: no setting has baseline runs")
     out.mkdir(parents=True, exist_ok=True)
     table = comparison_table(runs, n_resamples, seed)
     across = across_tasks(runs, n_resamples, seed)
-    main = main_table(table)
+    main = main_table(table, auto_target=target == "auto")
     markdown = to_markdown(main)
     files = {"markdown": out / "main_table.md", "latex": out / "main_table.tex",
              "csv": out / "main_table.csv", "runs_csv": out / "runs.csv",
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         result = build_report(args.source, args.out, args.group, args.tag, args.state,
-                              args.resamples, args.seed)
+                              args.resamples, args.seed, args.target)
     except (LookupError, FileNotFoundError, ValueError) as e:
         if os.environ.get("SUITE_DEBUG"):
             raise

@@ -116,3 +116,31 @@ def test_bad_input(runs_root, tmp_path, capsys):
     (row,) = markdown_rows(tmp_path / "o" / "main_table.md")
     assert row["Speedup [95% CI]"] == "no baseline runs"
     assert row["attention: reached"].endswith("/2")
+
+
+def test_auto_target_is_the_baseline_median_best_and_rederives_steps():
+    from project.results.auto_target import apply_auto_target
+    from project.results.local_runs import runs_frame
+
+    def run(model, seed, best, stopped=100):
+        return {"task": "adding", "model": model, "seed": seed, "cell": f"adding,{model}",
+                "val_metric": "val/acc", "direction": "max", "target": 0.5,
+                "budget_steps": 100, "steps_to_target": 0, "time_to_target": 0.0,
+                "reached": True, "best_val": best, "diverged": False, "train_time_s": 10.0,
+                "run_dir": f"{model}{seed}", "_stopped": stopped}
+    rows = [run("baseline", 0, 0.6), run("baseline", 1, 0.8), run("baseline", 2, 0.7),
+            run("attention", 0, 0.9), run("attention", 1, 0.65, stopped=40)]
+    curves = pd.DataFrame([{"run_dir": r["run_dir"], "step": s, "train_time_s": s / 10,
+                            "val/acc": r["best_val"] * s / r["_stopped"]}
+                           for r in rows for s in range(0, r["_stopped"] + 1, 20)])
+    out = apply_auto_target(runs_frame([{k: v for k, v in r.items() if k != "_stopped"}
+                                        for r in rows]), curves).set_index("run_dir")
+    assert (out["target"] == 0.7).all()  # median of the baseline's best values
+    # baseline 1 reaches 0.7 first at step 100 (0.8 * s / 100 >= 0.7 -> s = 87.5 -> 100)
+    assert out.loc["baseline1", ["steps_to_target", "reached"]].tolist() == [100, True]
+    assert out.loc["baseline1", "time_to_target"] == pytest.approx(10.0)
+    assert out.loc["baseline0", ["steps_to_target", "reached"]].tolist() == [100, False]
+    assert out.loc["attention0", "steps_to_target"] == 80  # 0.9 * 80 / 100 = 0.72
+    # stopped at step 40 below the new target: censored where its curve ends, not reached
+    assert out.loc["attention1", ["steps_to_target", "reached"]].tolist() == [40, False]
+    assert np.isnan(out.loc["attention1", "time_to_target"])

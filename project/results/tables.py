@@ -58,14 +58,15 @@ def fmt_p(p: float) -> str:
     return DASH if _nan(p) else f"{p:.3g}"
 
 
-def main_table(table: pd.DataFrame) -> pd.DataFrame:
+def main_table(table: pd.DataFrame, auto_target: bool = False) -> pd.DataFrame:
     """Text cells of the main table from ``comparison_table``'s numeric rows."""
     variants = table.attrs.get("variants", [])
     rows = []
     for _, row in table.iterrows():
         op = ">=" if row["direction"] == "max" else "<="
         cells = {"Task": row["setting"],
-                 "Target": f"{row['val_metric']} {op} {fmt_number(row['target'])}"}
+                 "Target": f"{row['val_metric']} {op} {fmt_number(row['target'])}"
+                           + (" (auto)" if auto_target else "")}
         for v in variants:
             present = not _nan(row.get(f"{v}.runs"))
             cells[f"{v}: test (mean ± std)"] = (

@@ -47,9 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="SOURCE: DIR (local run folders, found by summary.json), wandb-offline:DIR "
                "(W&B offline run files under DIR), or wandb:ENTITY/PROJECT (W&B API; filters "
                "--group, --tag, --state).")
-    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("source", metavar="SOURCE", help="DIR, wandb-offline:DIR or "
+                   "wandb:ENTITY/PROJECT (see below)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
-    p.add_argument("--group", help="W&B group (experiment) to keep")
+    p.add_argument("--group", help="W&B group (experiment) to keep (W&B sources)")
     p.add_argument("--tag", action="append", default=[], help="keep runs with this tag "
                    "(model or task); repeatable")
     p.add_argument("--state", default="finished", help="W&B run state to keep (online)")

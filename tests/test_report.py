@@ -144,3 +144,34 @@ def test_auto_target_is_the_baseline_median_best_and_rederives_steps():
     # stopped at step 40 below the new target: censored where its curve ends, not reached
     assert out.loc["attention1", ["steps_to_target", "reached"]].tolist() == [40, False]
     assert np.isnan(out.loc["attention1", "time_to_target"])
+
+
+def test_online_api_loader_filters_and_tables(runs_root):
+    """The W&B API path, with the API replaced by the offline records of the same runs."""
+    from project.results.wandb_offline import load_offline_runs_raw
+    from project.results.wandb_online import load_online_runs, mongo_filters
+
+    class FakeRun:
+        def __init__(self, raw):
+            self.id, self.name, self.group, self.tags = (raw["id"], raw["name"],
+                                                         raw["group"], raw["tags"])
+            self.state, self.config, self._history = raw["state"], raw["config"], raw["history"]
+            self.summary = type("S", (), {"_json_dict": raw["summary"]})()
+
+        def scan_history(self):
+            return iter(self._history)
+
+    class FakeApi:
+        def runs(self, path, filters):
+            self.seen = (path, filters)
+            return [FakeRun(r) for r in load_offline_runs_raw(runs_root)
+                    if "attention" in r["tags"]]
+
+    api = FakeApi()
+    runs, curves = load_online_runs("me/proj", group="g", tags=["attention"], api=api)
+    assert api.seen == ("me/proj", mongo_filters("g", ["attention"], "finished"))
+    assert api.seen[1] == {"$and": [{"group": "g"}, {"tags": {"$in": ["attention"]}},
+                                    {"state": "finished"}]}
+    local, _ = load_runs(str(runs_root), tags=["attention"])
+    pd.testing.assert_frame_equal(runs, local)
+    assert set(curves["run_dir"]) == set(local["run_dir"])

@@ -4,6 +4,7 @@
   ``DIR``                   local run folders under DIR (found by their ``summary.json``)
   ``wandb-offline:DIR``     W&B offline run files under DIR (``.../wandb/offline-run-*``)
   ``wandb:ENTITY/PROJECT``  an online W&B project (filters: group, tags, state)
+Filters: ``group`` applies to the W&B sources; ``tags`` (model or task names) to all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def load_runs(source: str, group: str | None = None, tags: Sequence[str] = (),
     if source.startswith("wandb-offline:"):
         from project.results.wandb_offline import load_offline_runs
 
-        runs, curves = load_offline_runs(source.split(":", 1)[1])
+        return load_offline_runs(source.split(":", 1)[1], group, tags)
     elif source.startswith("wandb:"):
         from project.results.wandb_online import load_online_runs
 
@@ -36,7 +37,8 @@ def load_runs(source: str, group: str | None = None, tags: Sequence[str] = (),
 
 
 def filter_runs(runs: pd.DataFrame, group: str | None, tags: Sequence[str]) -> pd.DataFrame:
-    """Local/offline runs have no W&B group; ``tags`` keep runs whose model or task is a tag."""
+    """Local runs have no W&B group (ignored); ``tags`` keep runs whose model or task is a tag
+    (the tags W&B runs get)."""
     if runs.empty or not tags:
         return runs
     keep = pd.Series(True, index=runs.index)

@@ -152,7 +152,11 @@ def curves_table(raw: list[dict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def load_offline_runs(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(runs, curves)`` from the W&B offline files under ``root``."""
-    raw = load_offline_runs_raw(root)
+def load_offline_runs(root: str | Path, group: str | None = None,
+                      tags: tuple[str, ...] | list[str] = ()) -> tuple[pd.DataFrame,
+                                                                      pd.DataFrame]:
+    """``(runs, curves)`` from the W&B offline files under ``root``, optionally only those of
+    a W&B group (experiment) and carrying all of ``tags``."""
+    raw = [r for r in load_offline_runs_raw(root)
+           if (group is None or r.get("group") == group) and set(tags) <= set(r.get("tags", []))]
     return runs_table(raw, str(root)), curves_table(raw)

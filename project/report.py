@@ -29,15 +29,25 @@ NOTES = [
     "censored at its budget and never counts as reaching it (median and quartiles are "
     "Kaplan-Meier; '>B' = censored beyond budget B).",
     "Speedup = baseline median / attention median (>1: attention is faster); 95% percentile "
-    "bootstrap CI over seed pairs (10,000 resamples). A censored median counts as the budget: "
+    "bootstrap CI over seed pairs ({n_resamples:,} resamples, seed {seed}). A censored "
+    "median counts as the budget: "
     "'≥' marks a lower bound (baseline censored), '≤' an upper bound (attention censored).",
     "P(faster): fraction of seed pairs where attention needs strictly fewer steps, ties half; "
     "evidence of a gain when its CI lies above 0.5.",
     "p: two-sided Wilcoxon signed-rank test on paired log step ratios, Holm-corrected across "
-    "settings.",
+    "settings (with n seed pairs the smallest possible p is 2/2^n: 0.25 for 3, 0.031 for 6).",
     "Test: the test metric of the checkpoint with the best validation value, mean ± std over "
     "seeds.",
 ]
+
+
+def notes(n_resamples: int, seed: int, target: str) -> list[str]:
+    """The definitions printed under the table, with this report's bootstrap settings."""
+    out = [n.format(n_resamples=n_resamples, seed=seed) for n in NOTES]
+    if target == "auto":
+        out.insert(0, "Target (auto): per setting, the median over seeds of the baseline's best "
+                      "validation value; steps to target re-derived from each run's curve.")
+    return out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,10 +76,10 @@ def across_text(across: dict, table: pd.DataFrame) -> str:
     """One line: geometric-mean speedups and performance-profile scores."""
     if not across["settings"]:
         return "Across settings: no setting has runs of both attention and baseline."
-    parts = [f"Across {across['settings']} setting(s): geometric-mean speedup "
-             f"{fmt_ci(across['geomean_speedup'], across['geomean_speedup_low'], across['geomean_speedup_high'])}"  # noqa: E501
-             f" on steps, {fmt_ci(across['geomean_time_speedup'], across['geomean_time_speedup_low'], across['geomean_time_speedup_high'])}"  # noqa: E501
-             " on time (95% CI, seeds resampled within settings)."]
+    steps, time = (fmt_ci(*(across[f"{name}{end}"] for end in ("", "_low", "_high")))
+                   for name in ("geomean_speedup", "geomean_time_speedup"))
+    parts = [f"Across {across['settings']} setting(s): geometric-mean speedup {steps} on steps, "
+             f"{time} on time (95% CI, seeds resampled within settings)."]
     for kind in ("steps", "time"):
         variants, times = profile_times(table, kind)
         if times.size:
@@ -117,7 +127,7 @@ def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: st
     across_line = across_text(across, table)
     files["html"] = write_html(out / "report.html", title="Attention vs mean pooling: "
                                "convergence report", source=source, main=main,
-                               across=across_line, notes=NOTES,
+                               across=across_line, notes=notes(n_resamples, seed, target),
                                figures=[f for f in figures if f.suffix == ".png"], runs=runs)
     return {"files": files, "figures": figures, "markdown": markdown, "across": across_line,
             "table": table}

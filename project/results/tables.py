@@ -71,7 +71,8 @@ def main_table(table: pd.DataFrame, auto_target: bool = False) -> pd.DataFrame:
             present = not _nan(row.get(f"{v}.runs"))
             cells[f"{v}: test (mean ± std)"] = (
                 fmt_mean_std(row[f"{v}.test_mean"], row[f"{v}.test_std"]) if present else DASH)
-            cells[f"{v}: steps to target (median [IQR])"] = fmt_steps_iqr(row, v) if present else DASH
+            cells[f"{v}: steps to target (median [IQR])"] = (fmt_steps_iqr(row, v) if present
+                                                             else DASH)
             cells[f"{v}: reached"] = (f"{int(row[f'{v}.reached'])}/{int(row[f'{v}.runs'])}"
                                       if present else DASH)
         if not _nan(row.get("missing")) and row.get("missing"):

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 out=${OUT:-runs/quick}
-report=${REPORT:-reports/quick}
+report=${REPORT:-$out/report}
 
 python -m project.sweep conf/sweep/quick.yaml --workers 2 --out "$out"
 status=$?

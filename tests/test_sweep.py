@@ -149,6 +149,7 @@ def test_runner_completes_every_run_once_and_reports_a_failure(tmp_path):
     assert (runs["hparams.lr"] == 3e-3).all()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sweep_then_rerun_gives_each_run_exactly_once(tmp_path):
     spec = write_spec(tmp_path, spec_dict(model={"values": ["attention", "baseline"]},
                                           seed={"values": [0, 1]},

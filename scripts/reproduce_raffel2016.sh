@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Raffel & Ellis 2016, Table 1: run conf/sweep/raffel2016.yaml, then build the table
+# (rows problem x T; per model: batches to solve at the best lr, median over seeds, solved n/N).
+#
+#   scripts/reproduce_raffel2016.sh                 # the full grid, T up to 10000: for a GPU
+#   scripts/reproduce_raffel2016.sh --max-T 1000    # 2 CPU cores, at most 30 minutes
+#   options: --workers N (default 2)  --out DIR  --table FILE
+#
+# --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 2000 batches, T >= 500
+# get 300 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
+# The full profile is the spec as written: 5 seeds, 20000 batches, evaluation every 100.
+# Rerunning skips finished runs; the table is printed and written to --table.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+max_t=10000; workers=2; out=""; table=""
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --max-T) max_t=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --table) table=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "error: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+lengths() { local ts=() t; for t in "$@"; do (( t <= max_t )) && ts+=("$t"); done; local IFS=,; echo "${ts[*]}"; }
+spec=conf/sweep/raffel2016.yaml
+start=$(date +%s); status=0
+
+if (( max_t <= 1000 )); then
+  out=${out:-runs/raffel2016_cpu}
+  cpu=(--set seed=0,1 --set task.budget.val_every_n_steps=50)
+  short=$(lengths 50 100); long=$(lengths 500 1000)
+  if [[ -n $short ]]; then
+    python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
+      --set "task.seq_len=$short" --set task.budget.max_steps=2000 || status=$?
+  fi
+  if [[ -n $long ]]; then
+    python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
+      --set "task.seq_len=$long" --set task.budget.max_steps=300 || status=$?
+  fi
+else
+  out=${out:-runs/raffel2016}
+  gpu=()
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=(--set trainer=gpu); fi
+  python -m project.sweep $spec --workers "$workers" --out "$out" "${gpu[@]}" \
+    --set "task.seq_len=$(lengths 50 100 500 1000 5000 10000)" || status=$?
+fi
+(( status == 2 )) && exit 2
+
+table=${table:-$out/table_raffel2016.md}
+python -m project.raffel_table "$out" --out "$table" || exit $?
+echo "table: $table (per-lr cells: ${table%.md}.csv); took $(( $(date +%s) - start ))s"
+exit $status

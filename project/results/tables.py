@@ -100,10 +100,15 @@ def to_markdown(df: pd.DataFrame) -> str:
 
 
 def to_latex(df: pd.DataFrame, caption: str = "") -> str:
-    """A booktabs LaTeX table (``\\toprule``/``\\midrule``/``\\bottomrule``)."""
+    """A booktabs LaTeX table (``\\toprule``/``\\midrule``/``\\bottomrule``); columns named
+    ``model: figure`` are grouped under one ``\\multicolumn`` header per model."""
+    df = df.copy()
+    df.columns = pd.MultiIndex.from_tuples(
+        [tuple(c.split(": ", 1)) if ": " in c else ("", c) for c in df.columns])
     body = df.style.hide(axis="index").format(escape="latex").format_index(
         escape="latex", axis=1).to_latex(hrules=True, column_format="l" * df.shape[1],
-                                         caption=caption or None, position="htbp")
+                                         multicol_align="c", caption=caption or None,
+                                         position="htbp")
     for uni, tex in (("±", r"$\pm$"), ("≥", r"$\geq$"), ("≤", r"$\leq$"), ("—", "--"),
                      (">=", r"$\geq$"), ("<=", r"$\leq$"), (">", "$>$"), ("<", "$<$")):
         body = body.replace(uni, tex)

@@ -6,8 +6,8 @@
 #   scripts/reproduce_raffel2016.sh --max-T 1000    # 2 CPU cores, at most 30 minutes
 #   options: --workers N (default 2)  --out DIR  --table FILE
 #
-# --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 2000 batches, T >= 500
-# get 300 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
+# --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 1500 batches, T >= 500
+# get 250 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
 # The full profile is the spec as written: 5 seeds, 20000 batches, evaluation every 100.
 # Rerunning skips finished runs; the table is printed and written to --table.
 set -uo pipefail
@@ -35,11 +35,11 @@ if (( max_t <= 1000 )); then
   short=$(lengths 50 100); long=$(lengths 500 1000)
   if [[ -n $short ]]; then
     python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
-      --set "task.seq_len=$short" --set task.budget.max_steps=2000 || status=$?
+      --set "task.seq_len=$short" --set task.budget.max_steps=1500 || status=$?
   fi
   if [[ -n $long ]]; then
     python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
-      --set "task.seq_len=$long" --set task.budget.max_steps=300 || status=$?
+      --set "task.seq_len=$long" --set task.budget.max_steps=250 || status=$?
   fi
 else
   out=${out:-runs/raffel2016}

@@ -194,3 +194,45 @@ def test_hydra_multirun_folders_are_deterministic_and_distinct(tmp_path):
     found = sorted(str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob("summary.json"))
     assert found == [f"adding/{m}/seed{s}/task.budget.max_steps=50,task.budget.val_every_n_steps"
                      f"=50,task.seq_len=20" for m in ("attention", "baseline") for s in (0, 1)]
+
+
+# -- Raffel & Ellis table and the results-section writer ------------------------------------
+def fake_run(task, model, lr, T, seed, steps, reached, budget=1000):
+    from project.results.local_runs import flatten_summary
+
+    return {**flatten_summary({"task": task, "model": model, "seed": seed, "cell": "",
+                               "steps_to_target": steps, "reached": reached,
+                               "budget_steps": budget,
+                               "hparams": {"lr": lr, "seq_len": T}}), "run_dir": ""}
+
+
+def test_raffel_table_takes_the_best_rate_and_marks_censoring():
+    import pandas as pd
+
+    from project.raffel_table import cell_results, raffel_table
+
+    rows = [fake_run("adding", "attention", 1e-2, 50, 0, 300, True),
+            fake_run("adding", "attention", 1e-2, 50, 1, 500, True),
+            fake_run("adding", "attention", 1e-3, 50, 0, 100, True),      # faster, 1/2 only
+            fake_run("adding", "attention", 1e-3, 50, 1, 1000, False),
+            fake_run("adding", "baseline", 1e-2, 50, 0, 1000, False),
+            fake_run("adding", "baseline", 1e-2, 50, 1, 1000, False),
+            fake_run("multiply", "attention", 1e-2, 50, 0, 1000, False),
+            fake_run("sst2", "attention", 1e-2, 50, 0, 10, True)]         # not a Raffel task
+    runs = pd.DataFrame(rows)
+    table = raffel_table(runs)
+    assert table.loc[("add", 50), "attention"] == "400 (2/2, lr 0.01)"
+    assert table.loc[("add", 50), "mean"] == ">1,000 (0/2, lr 0.01)"
+    assert table.loc[("multiply", 50), "mean"] == "(no runs)"
+    assert len(cell_results(runs)) == 4
+
+
+def test_results_section_replaces_only_its_own_section():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from results_section import replace_section
+
+    doc = "# Results\n\n## Data\n\nkeep\n\n## Main table\n\nold\n\n### Figures\nold\n\n## Other\n\nkeep too\n"
+    new = replace_section(doc, "## Main table", "new")
+    assert new == "# Results\n\n## Data\n\nkeep\n\n## Main table\n\nnew\n\n## Other\n\nkeep too\n"
+    assert replace_section(new, "## Main table", "new") == new
+    assert replace_section(doc, "## Raffel", "r").endswith("keep too\n\n## Raffel\n\nr\n")

@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from project.build import build_network
@@ -34,8 +35,28 @@ NOT_CELL_KEYS = ("seed", "run_dir", "resume", "logger", "trainer.enable_progress
                  "hydra.run.dir")
 
 
+NUMERIC_KEYS = {  # key -> required type, checked before anything is built
+    "seed": int, "optimizer.lr": float, "task.target": float, "task.net.hidden": int,
+    "task.budget.max_steps": int, "task.budget.val_every_n_steps": int, "model.heads": int,
+    "trainer.checkpoint_every_n_steps": int, "trainer.num_threads": int,
+}
+
+
+def check_types(cfg: DictConfig) -> None:
+    """Numbers must be numbers: ``task.budget.max_steps=abc`` fails naming the key."""
+    for key, kind in NUMERIC_KEYS.items():
+        value = OmegaConf.select(cfg, key)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is int:
+            ok = ok and float(value).is_integer()
+        if not ok:
+            name = "an integer" if kind is int else "a number"
+            raise ValueError(f"{key}={value!r} must be {name}")
+
+
 def check_config(cfg: DictConfig) -> None:
     """Fail before training, with one line, on values that cannot make a valid run."""
+    check_types(cfg)
     task, budget = cfg.task, cfg.task.budget
     if cfg.optimizer.lr <= 0:
         raise ValueError(f"optimizer.lr={cfg.optimizer.lr} must be > 0")
@@ -100,6 +121,8 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     if (run_dir / SUMMARY_NAME).exists():
         return json.loads((run_dir / SUMMARY_NAME).read_text())
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(run_dir, os.W_OK):
+        raise PermissionError(f"run folder {run_dir} is not writable")
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
 
@@ -186,6 +209,12 @@ def fail(message: str) -> None:
 def main(cfg: DictConfig) -> None:
     try:
         summary = train(cfg)
+    except SIGTERMException:
+        last = Path(cfg.run_dir) / "checkpoints" / "last.ckpt"
+        step = torch.load(last, weights_only=True)["global_step"] if last.exists() else 0
+        print(f"stopped by SIGTERM; resume point {last} (step {step}): rerun the same command "
+              "to continue", file=sys.stderr)
+        sys.exit(143)
     except USER_ERRORS as e:
         if os.environ.get("SUITE_DEBUG"):
             raise

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -45,6 +44,7 @@ class Job:
     proc: subprocess.Popen | None = None
     started: float = 0.0
     resumed: bool = False
+    slot: int = 0
 
 
 def run_dir_for(out: Path, run: SweepRun) -> Path:
@@ -74,14 +74,17 @@ def plan_threads(workers: int, threads: int | None, cores: int) -> tuple[int, in
 def command_for(job: Job) -> list[str]:
     """What ``wandb agent`` would run, with the run folder and quiet progress added."""
     return [sys.executable, "-m", TRAIN_MODULE, *job.run.overrides, *RUN_OVERRIDES,
-            f"hydra.run.dir='{job.run_dir}'"]  # quoted: folder names hold ',' and '='  
+            f"hydra.run.dir='{job.run_dir}'"]  # quoted: folder names hold ',' and '=' 
 
 
-def start(job: Job, threads: int) -> None:
+def start(job: Job, threads: int, gpus: list[str]) -> None:
+    """Launch the run in the background, its output appended to ``sweep_run.log``."""
     job.run_dir.mkdir(parents=True, exist_ok=True)
     job.resumed = (job.run_dir / "checkpoints" / "last.ckpt").exists()
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "HYDRA_FULL_ERROR": "0"}
+    if gpus:  # one GPU per worker slot
+        env["CUDA_VISIBLE_DEVICES"] = gpus[job.slot % len(gpus)]
     env.setdefault("WANDB_MODE", "offline")
     log = open(job.run_dir / LOG_NAME, "a")
     log.write(f"$ {' '.join(command_for(job))}\n")
@@ -106,7 +109,8 @@ def describe(job: Job) -> str:
     return f"{job.run.task}/{job.run.model}/seed{job.run.seed} {extra}".strip()
 
 
-def run_sweep(jobs: list[Job], workers: int, threads: int, console: Console) -> list[Job]:
+def run_sweep(jobs: list[Job], workers: int, threads: int, console: Console,
+              gpus: list[str] = ()) -> list[Job]:
     """Run ``jobs`` on ``workers`` processes with a progress display; returns the failures."""
     pending, running, failed = list(jobs), [], []
     columns = [TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
@@ -115,7 +119,7 @@ def run_sweep(jobs: list[Job], workers: int, threads: int, console: Console) -> 
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("sweep", total=len(jobs), running=0, failed=0)
         try:
-            loop(pending, running, failed, workers, threads, progress, bar)
+            loop(pending, running, failed, workers, threads, list(gpus), progress, bar)
         finally:
             stop(running)
     return failed
@@ -135,12 +139,13 @@ def stop(running: list[Job], grace_s: float = 10.0) -> None:
 
 
 def loop(pending: list[Job], running: list[Job], failed: list[Job], workers: int, threads: int,
-         progress: Progress, bar) -> None:
+         gpus: list[str], progress: Progress, bar) -> None:
     """Keep ``workers`` runs going until none is left; report each as it ends."""
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
-            start(job, threads)
+            job.slot = min(set(range(workers)) - {j.slot for j in running})
+            start(job, threads, gpus)
             running.append(job)
         time.sleep(0.2)
         for job in [j for j in running if j.proc.poll() is not None]:
@@ -155,6 +160,28 @@ def loop(pending: list[Job], running: list[Job], failed: list[Job], workers: int
                                        f"{job.proc.returncode}): {last_error(job.run_dir)}")
             progress.advance(bar)
         progress.update(bar, running=len(running), failed=len(failed))
+
+
+STALE_SECTIONS = ("task", "model", "optimizer", "scheduler")
+
+
+def is_stale(job: Job) -> bool:
+    """A finished run whose saved config differs from what its overrides compose to now
+    (a task or model config was edited since): rerunning would silently keep old results."""
+    from omegaconf import OmegaConf
+
+    saved_path = job.run_dir / "config.yaml"
+    if job.run.config is None or not saved_path.exists():
+        return False
+    saved = OmegaConf.load(saved_path)
+    for key in STALE_SECTIONS:
+        now = OmegaConf.select(job.run.config, key)
+        before = OmegaConf.select(saved, key)
+        now = OmegaConf.to_container(now, resolve=True) if OmegaConf.is_config(now) else now
+        before = OmegaConf.to_container(before) if OmegaConf.is_config(before) else before
+        if now != before:
+            return True
+    return False
 
 
 def write_manifest(out: Path, spec_path: Path, jobs: list[Job]) -> None:
@@ -172,6 +199,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="parallel runs (default 1)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads per run (default: cores // workers)")
+    p.add_argument("--gpus", default="", metavar="0,1,...",
+                   help="GPU ids; worker i runs with CUDA_VISIBLE_DEVICES=gpus[i mod n]")
     p.add_argument("--out", type=Path, default=None, help="runs folder (default runs/<spec name>)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
                    help="replace a parameter's values (YAML list items), e.g. --set seed=0,1")
@@ -223,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: two runs map to the same folder (identical parameters?)", file=sys.stderr)
         return 2
     todo = [j for j in jobs if not (j.run_dir / SUMMARY_NAME).exists()]
+    stale = [j for j in jobs if j not in todo and is_stale(j)]
+    if stale:
+        console.print(f"[yellow]warning:[/] {len(stale)} finished runs were made with a "
+                      f"config that differs from today's (e.g. {stale[0].run_dir}); they are "
+                      "kept as they are: use a new --out to rerun them")
     console.print(f"{spec.path}: {len(jobs)} runs ({len(jobs) - len(todo)} finished, "
                   f"{len(todo)} to run) -> {out}; {workers} workers x {threads} threads")
     if args.dry_run:
@@ -231,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     write_manifest(out, spec.path, jobs)
     try:
-        failed = run_sweep(todo, workers, threads, console)
+        gpus = [g for g in args.gpus.split(",") if g]
+        failed = run_sweep(todo, workers, threads, console, gpus)
     except KeyboardInterrupt:
         console.print("interrupted: rerun the same command to resume")
         return 130

@@ -82,6 +82,7 @@ class SweepRun:
     task: str = ""
     model: str = ""
     seed: int = 0
+    config: DictConfig | None = None
 
 
 def fail(message: str) -> None:
@@ -273,7 +274,7 @@ def validate_runs(spec: SweepSpec, assignments: list[dict],
             cfg = composed[key]
             seed = check_seed(assignment.get(SEED_KEY, cfg.seed))
             runs.append(SweepRun(assignment, overrides, task=str(cfg.task.name),
-                                 model=str(cfg.model.name), seed=seed))
+                                 model=str(cfg.model.name), seed=seed, config=cfg))
     return runs
 
 

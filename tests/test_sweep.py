@@ -4,6 +4,7 @@ SIGKILL + rerun), the SLURM launcher config and Hydra multirun folders."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -56,7 +57,7 @@ def test_every_sweep_spec_composes(path):
     spec = load_spec(path)
     runs = validate_runs(spec, expand(spec))
     sizes = [len(p.values) for p in spec.parameters.values()]
-    assert len(runs) == int(__import__("math").prod(sizes))
+    assert len(runs) == math.prod(sizes)
     dirs = {run_dir_for(Path("out"), r) for r in runs}
     assert len(dirs) == len(runs), "two runs of the spec share a run folder"
 
@@ -231,7 +232,8 @@ def test_results_section_replaces_only_its_own_section():
     sys.path.insert(0, str(ROOT / "scripts"))
     from results_section import replace_section
 
-    doc = "# Results\n\n## Data\n\nkeep\n\n## Main table\n\nold\n\n### Figures\nold\n\n## Other\n\nkeep too\n"
+    doc = ("# Results\n\n## Data\n\nkeep\n\n## Main table\n\nold\n\n### Figures\nold\n\n"
+           "## Other\n\nkeep too\n")
     new = replace_section(doc, "## Main table", "new")
     assert new == "# Results\n\n## Data\n\nkeep\n\n## Main table\n\nnew\n\n## Other\n\nkeep too\n"
     assert replace_section(new, "## Main table", "new") == new

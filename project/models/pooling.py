@@ -42,8 +42,11 @@ class AttentionPooling(nn.Module):
 
     def scores(self, h: torch.Tensor) -> torch.Tensor:
         """Unnormalised scores, shape (B, T, heads)."""
-        hs = h.view(*h.shape[:2], self.heads, self.head_dim)
-        s = torch.einsum("bthd,hd->bth", hs, self.query)
+        if self.heads == 1:
+            s = (h @ self.query[0]).unsqueeze(-1)
+        else:
+            s = torch.einsum("bthd,hd->bth", h.view(*h.shape[:2], self.heads, self.head_dim),
+                             self.query)
         if self.score_kind == "tanh":
             s = torch.tanh(s + self.bias)
         return s
@@ -51,6 +54,8 @@ class AttentionPooling(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         a = masked_softmax(self.scores(h.detach() if self.seed_literal else h), mask)  # (B,T,H)
         self.last_weights = a.detach()
+        if self.heads == 1:  # one batched matmul, no copy of h
+            return torch.bmm(a.transpose(1, 2), h).squeeze(1)
         hs = h.view(*h.shape[:2], self.heads, self.head_dim)
         return torch.einsum("bth,bthd->bhd", a, hs).reshape(h.shape[0], -1)
 
@@ -59,8 +64,9 @@ class MeanPooling(nn.Module):
     """The plain baseline: uniform weights over valid positions (divides by the true length)."""
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        m = mask.unsqueeze(-1).to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp_min(1.0)
+        m = mask.to(h.dtype)
+        weights = m / m.sum(1, keepdim=True).clamp_min(1.0)  # 1/length at valid positions
+        return torch.bmm(weights.unsqueeze(1), h).squeeze(1)
 
 
 class MaxPooling(nn.Module):

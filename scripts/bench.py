@@ -1,0 +1,183 @@
+"""Benchmarks, side by side in one run: ``python scripts/bench.py [--out docs/bench.json]``.
+
+(a) a hand-written PyTorch loop vs the suite's Trainer path (same model, data, optimizer)
+    on the adding problem (T=500), SST-2 and USPS: steps/s of each and suite/raw;
+(b) attention vs baseline time per training step (suite path);
+(c) the data pipeline's share of a training step (fetching batches alone / suite step time);
+(d) sweep throughput (runs per minute) with 1 and 2 workers on a small sweep;
+(e) peak memory (max RSS of a separate ``project.train`` process per task and model).
+Raw and suite runs alternate, ``--repeats`` times each; medians are reported. Ratios are the
+claim; absolute times depend on the machine. Targets: suite/raw >= 0.95,
+attention/baseline <= 1.15, data share < 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import torch  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from project.build import build_network  # noqa: E402
+from project.train import train  # noqa: E402
+
+# task -> (extra overrides, measured steps)
+TASKS = {
+    "adding": (["task=adding", "task.seq_len=500"], 60),
+    "sst2": (["task=sst2"], 150),
+    "usps": (["task=usps"], 150),
+}
+
+
+def compose_cfg(overrides: list[str], run_dir: str):
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
+        return compose("train", overrides=[*overrides, f"run_dir={run_dir}"])
+
+
+def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
+    """Trainer path: steps/s over the training clock, and over the whole ``fit`` wall time."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg = compose_cfg([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
+                           f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
+                           "trainer.num_threads=1"], d)
+        start = time.perf_counter()
+        summary = train(cfg)
+        wall = time.perf_counter() - start
+    return steps / summary["train_time_s"], wall
+
+
+def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
+    """Hand-written loop over the same DataModule batches and network: steps/s, and the time
+    spent fetching batches alone (for the data share)."""
+    cfg = compose_cfg([*overrides, f"model={model}"], "/tmp/unused")
+    torch.set_num_threads(1)
+    dm = instantiate(cfg.task.data, seed=cfg.seed)
+    dm.setup("fit")
+    torch.manual_seed(cfg.seed)
+    net = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
+                        OmegaConf.to_container(cfg.model, resolve=True), dm.spec)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr)
+    classify = dm.spec.task_type == "classification"
+    loss_fn = torch.nn.CrossEntropyLoss() if classify else torch.nn.MSELoss()
+    batches = iter(dm.train_dataloader())
+    for _ in range(3):  # warm-up, as the suite's step-0 validation warms up its path
+        next(batches)
+    start = time.perf_counter()
+    for _ in range(steps):
+        batch = next(batches)
+        out = net(batch["x"], batch.get("mask"))
+        y = batch["y"]
+        loss = loss_fn(out, y if classify else y.reshape(out.shape))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    elapsed = time.perf_counter() - start
+    fetch = iter(dm.train_dataloader())
+    start = time.perf_counter()
+    for _ in range(steps):
+        next(fetch)
+    return steps / elapsed, (time.perf_counter() - start) / steps
+
+
+def peak_memory_mb(overrides: list[str], model: str) -> float:
+    """Peak RSS of a fresh ``project.train`` process on the task (a short run)."""
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-m", "project.train", *overrides, f"model={model}",
+               "task.budget.max_steps=20", "task.budget.val_every_n_steps=20",
+               "trainer.enable_progress_bar=false", "trainer.num_threads=1", f"run_dir={d}"]
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        return json.loads((Path(d) / "summary.json").read_text())["peak_mem_mb"]
+
+
+def sweep_runs_per_min(workers: int) -> float:
+    """Throughput of the local sweep runner on 8 short adding runs."""
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-m", "project.sweep", "conf/sweep/quick.yaml",
+               "--workers", str(workers), "--out", d, "--set", "task=adding",
+               "--set", "seed=0,1,2,3", "--set", "task.budget.max_steps=200"]
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        elapsed = time.perf_counter() - start
+        runs = len(list(Path(d).rglob("summary.json")))
+    return runs / (elapsed / 60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--out", default="docs/bench.json")
+    parser.add_argument("--skip-sweep", action="store_true")
+    args = parser.parse_args()
+
+    rows, result = [], {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                   f"torch {torch.__version__}",
+                        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                        "tasks": {}}
+    for task in args.tasks.split(","):
+        overrides, steps = TASKS[task]
+        per_model = {}
+        for model in ("attention", "baseline"):
+            raw, suite, walls, fetch = [], [], [], []
+            for _ in range(args.repeats):
+                r, f = raw_steps_per_s(overrides, model, steps)
+                s, w = suite_steps_per_s(overrides, model, steps)
+                raw.append(r), fetch.append(f), suite.append(s), walls.append(w)
+            raw_m, suite_m = statistics.median(raw), statistics.median(suite)
+            per_model[model] = {
+                "raw_steps_per_s": raw_m, "suite_steps_per_s": suite_m,
+                "suite_over_raw": suite_m / raw_m,
+                "data_share": statistics.median(fetch) * suite_m,
+                "peak_mem_mb": peak_memory_mb(overrides, model),
+            }
+        att, base = per_model["attention"], per_model["baseline"]
+        entry = {**{f"{m}": v for m, v in per_model.items()},
+                 "attention_over_baseline_step_time":
+                     base["suite_steps_per_s"] / att["suite_steps_per_s"]}
+        result["tasks"][task] = entry
+        for model, v in per_model.items():
+            rows.append((task, model, v["raw_steps_per_s"], v["suite_steps_per_s"],
+                         v["suite_over_raw"], v["data_share"], v["peak_mem_mb"]))
+    if not args.skip_sweep:
+        result["sweep_runs_per_min"] = {w: sweep_runs_per_min(w) for w in (1, 2)}
+
+    print(f"machine: {result['machine']}; date: {result['date']}; medians of {args.repeats}")
+    print("| task | model | raw steps/s | suite steps/s | suite/raw | data share | peak MB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for task, model, raw, suite, ratio, share, mem in rows:
+        print(f"| {task} | {model} | {raw:.1f} | {suite:.1f} | {ratio:.3f} | {share:.2%} "
+              f"| {mem:.0f} |")
+    print()
+    print("| task | attention/baseline step time |")
+    print("|---|---:|")
+    for task, entry in result["tasks"].items():
+        print(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
+    if "sweep_runs_per_min" in result:
+        s = result["sweep_runs_per_min"]
+        print(f"\nsweep throughput: {s[1]:.1f} runs/min with 1 worker, {s[2]:.1f} with 2 "
+              f"({s[2] / s[1]:.2f}x)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

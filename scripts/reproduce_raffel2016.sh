@@ -9,7 +9,8 @@
 # --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 1500 batches, T >= 500
 # get 250 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
 # The full profile is the spec as written: 5 seeds, 20000 batches, evaluation every 100.
-# Rerunning skips finished runs; the table is printed and written to --table.
+# Rerunning skips finished runs; the table is printed, written to --table and to the
+# "## Raffel & Ellis 2016, Table 1" section of docs/results.md (only that section).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
@@ -29,8 +30,10 @@ lengths() { local ts=() t; for t in "$@"; do (( t <= max_t )) && ts+=("$t"); don
 spec=conf/sweep/raffel2016.yaml
 start=$(date +%s); status=0
 
+max_arg=""; (( max_t < 10000 )) && max_arg="--max-T $max_t"
 if (( max_t <= 1000 )); then
   out=${out:-runs/raffel2016_cpu}
+  profile="CPU profile: seeds 0,1; 1500 batches for T <= 100, 250 for T >= 500; evaluation every 50 batches"
   cpu=(--set seed=0,1 --set task.budget.val_every_n_steps=50)
   short=$(lengths 50 100); long=$(lengths 500 1000)
   if [[ -n $short ]]; then
@@ -43,6 +46,7 @@ if (( max_t <= 1000 )); then
   fi
 else
   out=${out:-runs/raffel2016}
+  profile="full spec: seeds 0-4; 20000 batches; evaluation every 100 batches"
   gpu=()
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=(--set trainer=gpu); fi
   python -m project.sweep $spec --workers "$workers" --out "$out" "${gpu[@]}" \
@@ -52,5 +56,26 @@ fi
 
 table=${table:-$out/table_raffel2016.md}
 python -m project.raffel_table "$out" --out "$table" || exit $?
-echo "table: $table (per-lr cells: ${table%.md}.csv); took $(( $(date +%s) - start ))s"
+took=$(( $(date +%s) - start ))
+echo "table: $table (per-lr cells: ${table%.md}.csv); took ${took}s"
+
+# docs/results.md, section "## Raffel & Ellis 2016, Table 1" (only that section is touched)
+mkdir -p docs/results/raffel2016
+cp "$table" "${table%.md}.csv" docs/results/raffel2016/
+body=$(mktemp)
+{
+  echo "Command: \`scripts/reproduce_raffel2016.sh${max_arg:+ $max_arg} --workers $workers\` (took ${took}s, sweep exit status $status)."
+  echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), commit $(git rev-parse --short HEAD), torch $(python -c 'import torch; print(torch.__version__)'); date $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\`; $profile."
+  echo
+  cat "$table"
+  echo
+  echo "Cell: Kaplan-Meier median over seeds of the batches until 100% of the 1000 validation"
+  echo "sequences are within 0.04 of the target (\`>B\`: half or more of the seeds never got there"
+  echo "within the budget of B batches), seeds that solved it / seeds, and the learning rate of the"
+  echo "best cell (most seeds solved, then lowest median) among 1e-2, 3e-3, 1e-3, 3e-4. Every"
+  echo "rate's cell: [CSV](results/raffel2016/$(basename "${table%.md}.csv"))."
+} > "$body"
+python scripts/results_section.py "## Raffel & Ellis 2016, Table 1" "$body"
+rm -f "$body"
 exit $status

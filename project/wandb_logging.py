@@ -60,8 +60,9 @@ def run_id(run_dir: Path) -> str:
 
 
 def metric_direction(name: str, val_metric: str, direction: str) -> str:
-    """``max`` or ``min``: the task's direction for its validation metric, else by name."""
-    if name == val_metric:
+    """``max`` or ``min``: the task's direction for its validation metric (also at test time),
+    else by name (loss, mse, mae: min)."""
+    if name.split("/", 1)[-1] == val_metric.split("/", 1)[-1]:
         return direction
     return "min" if name.rsplit("/", 1)[-1] in LOWER_IS_BETTER else "max"
 
@@ -97,14 +98,12 @@ class GlobalStepWandbLogger(WandbLogger):
         super().log_metrics(metrics, step)
 
 
-def build_wandb_logger(cfg: DictConfig, run_dir: Path) -> WandbLogger:
-    """Lightning's WandbLogger for this run, already initialised (metrics defined)."""
+def make_logger(cfg: DictConfig, run_dir: Path, mode: str) -> GlobalStepWandbLogger:
+    """The (not yet initialised) logger with this run's name, group, tags and config."""
     import wandb
 
     lc = cfg.logger
     task, model, seed = cfg.task.name, cfg.model.name, int(cfg.seed)
-    mode = resolve_mode(lc.get("mode"))
-    run_dir = Path(run_dir)
     logger = GlobalStepWandbLogger(
         name=f"{task}-{model}-s{seed}", save_dir=str(run_dir), id=run_id(run_dir),
         project=lc.project, entity=lc.get("entity"), group=lc.get("group") or task,
@@ -115,7 +114,30 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path) -> WandbLogger:
                                 console="off", x_disable_stats=True),
     )
     logger._wandb_init.pop("anonymous", None)  # deprecated in wandb 0.31 (warns when passed)
-    run = logger.experiment  # wandb.init now: fails fast here rather than mid-training
+    return logger
+
+
+def build_wandb_logger(cfg: DictConfig, run_dir: Path) -> WandbLogger:
+    """Lightning's WandbLogger for this run, already initialised (metrics defined).
+
+    An online ``wandb.init`` that fails (server unreachable, bad key: bounded by
+    ``logger.init_timeout``) falls back to offline logging, said in one line.
+    """
+    import wandb
+
+    run_dir = Path(run_dir)
+    mode = resolve_mode(cfg.logger.get("mode"))
+    logger = make_logger(cfg, run_dir, mode)
+    try:
+        run = logger.experiment  # wandb.init now: fails fast here rather than mid-training
+    except wandb.errors.Error as e:
+        if mode != "online":
+            raise
+        print(f"wandb: online init failed ({str(e).splitlines()[0]}); logging offline into "
+              "the run folder")
+        wandb.teardown()  # release the failed attempt's run id in W&B's service
+        logger = make_logger(cfg, run_dir, "offline")
+        run = logger.experiment
     val_metric, direction = cfg.task.val_metric, cfg.task.direction
     for metric in ["loss", *cfg.task.metrics]:
         for stage in ("val", "test"):

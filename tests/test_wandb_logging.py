@@ -100,3 +100,17 @@ def test_reader_falls_back_to_the_wandb_cli(wandb_run, monkeypatch):
     direct = offline.read_records(path)
     monkeypatch.setattr(offline, "inspect_command", lambda p: ["false"])
     assert offline.read_records(path) == direct
+
+
+@pytest.mark.slow
+def test_unreachable_server_falls_back_to_offline_without_hanging(tmp_path):
+    env = {**os.environ, "WANDB_MODE": "online", "WANDB_API_KEY": "a" * 40,
+           "WANDB_BASE_URL": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "project.train", *TINY,
+                           "logger.init_timeout=5", f"run_dir={tmp_path}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "online init failed" in proc.stdout
+    assert any(p.parent.name.startswith("offline-run-") for p in find_wandb_files(tmp_path))
+    (run,) = load_offline_runs_raw(tmp_path)  # the failed online attempt merges by run id
+    assert run["state"] == "finished" and run["summary"]["seed"] == 3

@@ -9,8 +9,6 @@ and its Holm adjustment across settings, and the test-metric difference with its
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -29,7 +27,7 @@ def censored_times(runs: pd.DataFrame, kind: str) -> tuple[np.ndarray, np.ndarra
     reached = runs["reached"].astype(bool).to_numpy()
     if kind == "steps":
         return runs["steps_to_target"].astype(float).to_numpy(), reached
-    t = np.where(reached, runs["time_to_target"].astype(float).fillna(np.nan).to_numpy(),
+    t = np.where(reached, runs["time_to_target"].astype(float).to_numpy(),
                  runs["train_time_s"].astype(float).to_numpy())
     return t, reached
 
@@ -67,11 +65,13 @@ def compare(a_runs: pd.DataFrame, b_runs: pd.DataFrame, n_resamples: int = N_RES
             seed: int = SEED) -> dict:
     """Attention (a) vs baseline (b) on one setting, paired by seed."""
     kw = {"n_resamples": n_resamples, "seed": seed}
-    steps = paired(a_runs, b_runs, "steps")
-    if steps is None:
+    a = a_runs.drop_duplicates("seed").set_index("seed")
+    b = b_runs.drop_duplicates("seed").set_index("seed")
+    seeds = sorted(set(a.index) & set(b.index))
+    if not seeds:
         return {"missing": "no seed run by both models"}
-    time = paired(a_runs, b_runs, "time")
-    out: dict = {"n_pairs": steps.a.size, "missing": ""}
+    steps, time = (paired(a_runs, b_runs, kind) for kind in ("steps", "time"))
+    out: dict = {"n_pairs": len(seeds), "missing": ""}
     for kind, p in (("speedup", steps), ("time_speedup", time)):
         est = speedup(p, **kw)
         out.update({kind: est.value, f"{kind}_low": est.low, f"{kind}_high": est.high,
@@ -79,9 +79,6 @@ def compare(a_runs: pd.DataFrame, b_runs: pd.DataFrame, n_resamples: int = N_RES
     faster = prob_faster(steps, **kw)
     out.update(p_faster=faster.value, p_faster_low=faster.low, p_faster_high=faster.high)
     out["p_value"] = wilcoxon_p(steps.a, steps.b)
-    a = a_runs.drop_duplicates("seed").set_index("seed")
-    b = b_runs.drop_duplicates("seed").set_index("seed")
-    seeds = sorted(set(a.index) & set(b.index))
     diff = mean_difference(a.loc[seeds, "test_at_best"].astype(float),
                            b.loc[seeds, "test_at_best"].astype(float), **kw)
     out.update(test_diff=diff.value, test_diff_low=diff.low, test_diff_high=diff.high)
@@ -145,7 +142,3 @@ def profile_times(table: pd.DataFrame, kind: str) -> tuple[list[str], np.ndarray
     complete = table[cols].notna().all(axis=1) if cols else pd.Series(dtype=bool)
     times = table.loc[complete, cols].to_numpy(dtype=float).T if cols else np.zeros((0, 0))
     return variants, times
-
-
-def is_missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))

@@ -6,8 +6,8 @@
 #   scripts/reproduce_raffel2016.sh --max-T 1000    # 2 CPU cores, at most 30 minutes
 #   options: --workers N (default 2)  --out DIR  --table FILE
 #
-# --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 1500 batches, T >= 500
-# get 250 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
+# --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 1000 batches, T >= 500
+# get 200 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
 # The full profile is the spec as written: 5 seeds, 20000 batches, evaluation every 100.
 # Rerunning skips finished runs; the table is printed, written to --table and to the
 # "## Raffel & Ellis 2016, Table 1" section of docs/results.md (only that section).
@@ -33,16 +33,16 @@ start=$(date +%s); status=0
 max_arg=""; (( max_t < 10000 )) && max_arg="--max-T $max_t"
 if (( max_t <= 1000 )); then
   out=${out:-runs/raffel2016_cpu}
-  profile="CPU profile: seeds 0,1; 1500 batches for T <= 100, 250 for T >= 500; evaluation every 50 batches"
+  profile="CPU profile: seeds 0,1; 1000 batches for T <= 100, 200 for T >= 500; evaluation every 50 batches"
   cpu=(--set seed=0,1 --set task.budget.val_every_n_steps=50)
   short=$(lengths 50 100); long=$(lengths 500 1000)
   if [[ -n $short ]]; then
     python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
-      --set "task.seq_len=$short" --set task.budget.max_steps=1500 || status=$?
+      --set "task.seq_len=$short" --set task.budget.max_steps=1000 || status=$?
   fi
   if [[ -n $long ]]; then
     python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
-      --set "task.seq_len=$long" --set task.budget.max_steps=250 || status=$?
+      --set "task.seq_len=$long" --set task.budget.max_steps=200 || status=$?
   fi
 else
   out=${out:-runs/raffel2016}

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -68,6 +69,7 @@ def test_resumed_run_continues_the_same_id_and_failure_is_recorded(tmp_path):
     first = build_wandb_logger(cfg, tmp_path)
     rid = first.experiment.id
     finish_wandb_run(first, None)  # a failed attempt: finish still runs, exit code 1
+    time.sleep(1.1)  # W&B names run folders by the second: keep the two attempts apart
     second = build_wandb_logger(cfg, tmp_path)
     assert second.experiment.id == rid == (tmp_path / RUN_ID_FILE).read_text().strip()
     finish_wandb_run(second, {"task": "adding", "model": "attention", "seed": 3})

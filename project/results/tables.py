@@ -45,7 +45,8 @@ def fmt_steps_iqr(row: pd.Series, v: str, kind: str = "steps") -> str:
 
 
 def fmt_mean_std(mean: float, std: float) -> str:
-    return DASH if _nan(mean) else f"{mean:.3f} ± {std:.3f}"
+    """``mean ± std`` with 3 and 2 significant digits (readable for accuracies and MSEs)."""
+    return DASH if _nan(mean) else f"{mean:.3g} ± {std:.2g}"
 
 
 def fmt_ci(value: float, low: float, high: float, bound: str = "", digits: int = 2) -> str:

@@ -267,9 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         gpus = [g for g in args.gpus.split(",") if g]
         failed = run_sweep(todo, workers, threads, console, gpus)
-    except KeyboardInterrupt:
-        console.print("interrupted: rerun the same command to resume")
-        return 130
+    except (KeyboardInterrupt, SystemExit) as e:
+        console.print("interrupted: running runs were stopped (SIGTERM); rerun the same "
+                      "command to resume them")
+        return e.code if isinstance(e, SystemExit) else 130
     if failed:
         console.print(f"[red]{len(failed)} of {len(todo)} runs failed[/] (logs: {LOG_NAME}):")
         for job in failed:

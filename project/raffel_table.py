@@ -15,15 +15,14 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from project.convergence.censoring import km_median
+from project.best_lr import pick_best, rate_results
 from project.results.local_runs import load_local_runs
 
 PROBLEMS = {"adding": "add", "multiply": "multiply"}
 MODELS = {"attention": "attention", "baseline": "mean"}
-COLUMNS = ["problem", "T", "model", "lr", "median_batches", "solved", "runs", "budget"]
+COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget"]
 
 
 def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
@@ -31,27 +30,21 @@ def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(MODELS)]
     if runs.empty:
         raise ValueError("no finished adding/multiply runs of attention or baseline")
-    rows = []
-    keys = ["task", "hparams.seq_len", "model", "hparams.lr"]
-    for (task, T, model, lr), g in runs.groupby(keys, sort=True):
-        steps = g["steps_to_target"].to_numpy(dtype=float)
-        reached = g["reached"].to_numpy(dtype=bool)
-        rows.append({"problem": PROBLEMS[task], "T": int(T), "model": MODELS[model],
-                     "lr": float(lr), "median_batches": float(km_median(steps, reached)),
-                     "solved": int(reached.sum()), "runs": len(g),
-                     "budget": int(g["budget_steps"].max())})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    cells = rate_results(runs, ["task", "hparams.seq_len", "model"])
+    cells["problem"] = cells["task"].map(PROBLEMS)
+    cells["T"] = cells["hparams.seq_len"].astype(int)
+    cells["model"] = cells["model"].map(MODELS)
+    return cells[COLUMNS]
 
 
 def best_rates(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per (problem, T, model) the row of the best rate: most seeds solved, then lowest median."""
-    order = cells.sort_values(["problem", "T", "model", "solved", "median_batches", "lr"],
-                              ascending=[True, True, True, False, True, False], kind="stable")
-    return order.groupby(["problem", "T", "model"], sort=True).head(1).reset_index(drop=True)
+    """Per (problem, T, model) the best rate (``project.best_lr``'s rule: most seeds solved,
+    then lowest median, then the larger rate)."""
+    return pick_best(cells, ["problem", "T", "model"])
 
 
 def format_cell(row: pd.Series) -> str:
-    median = (f"{row.median_batches:,.0f}" if math.isfinite(row.median_batches)
+    median = (f"{row.median_steps:,.0f}" if math.isfinite(row.median_steps)
               else f">{row.budget:,}")
     return f"{median} ({row.solved}/{row.runs}, lr {row.lr:g})"
 
@@ -97,5 +90,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     sys.exit(main())

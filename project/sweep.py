@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -185,12 +186,16 @@ def is_stale(job: Job) -> bool:
 
 
 def write_manifest(out: Path, spec_path: Path, jobs: list[Job]) -> None:
-    """``out/sweep.json``: the spec and every run's overrides and folder (atomically)."""
+    """``out/sweep.json``: every run ever launched into ``out`` (its spec, overrides and
+    folder), merged with earlier invocations and written atomically."""
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / MANIFEST_NAME, {
-        "spec": str(spec_path), "runs": [
-            {"run_dir": str(j.run_dir.relative_to(out)), "overrides": j.run.overrides}
-            for j in jobs]})
+    path = out / MANIFEST_NAME
+    runs = {r["run_dir"]: r for r in (json.loads(path.read_text())["runs"]
+                                      if path.exists() else [])}
+    for j in jobs:
+        key = str(j.run_dir.relative_to(out))
+        runs[key] = {"run_dir": key, "spec": str(spec_path), "overrides": j.run.overrides}
+    write_json_atomic(path, {"runs": sorted(runs.values(), key=lambda r: r["run_dir"])})
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -99,7 +99,12 @@ def test_wandb_offline_files_round_trip_to_the_same_table(runs_root, report, tmp
     assert (out / "main_table.md").read_text() == (report[0] / "main_table.md").read_text()
 
 
-def test_bad_input(runs_root, tmp_path, capsys):
+def test_bad_input(runs_root, tmp_path, capsys, monkeypatch):
+    for var in ("WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no_netrc"))
+    assert main(["wandb:me/proj", "--out", str(tmp_path / "o")]) == 1  # no key: no prompt
+    assert "no W&B API key" in capsys.readouterr().err
     assert main([str(tmp_path), "--out", str(tmp_path / "o")]) == 1  # empty folder
     assert "no finished runs" in capsys.readouterr().err
     assert main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 1

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from project.results.wandb_offline import curves_table, runs_table
+from project.wandb_logging import has_api_key
 
 
 def mongo_filters(group: str | None = None, tags: Sequence[str] = (),
@@ -29,16 +30,25 @@ def mongo_filters(group: str | None = None, tags: Sequence[str] = (),
 
 def fetch_runs(path: str, group: str | None = None, tags: Sequence[str] = (),
                state: str | None = "finished", api=None, timeout: int = 60) -> list[dict]:
-    """Runs of ``entity/project`` as decoded dicts (config, summary, history, state...)."""
+    """Runs of ``entity/project`` as decoded dicts (config, summary, history, state...).
+
+    Without an API key, or when the API fails, raises ValueError with one line (never prompts).
+    """
     import wandb
 
-    api = api or wandb.Api(timeout=timeout)
+    if api is None and not has_api_key():
+        raise ValueError("no W&B API key: set WANDB_API_KEY or run `wandb login` to read "
+                         f"wandb:{path}")
     raw = []
-    for run in api.runs(path, filters=mongo_filters(group, tags, state)):
-        history = list(run.scan_history())
-        raw.append({"id": run.id, "name": run.name, "group": run.group, "tags": list(run.tags),
-                    "state": run.state, "config": dict(run.config),
-                    "summary": dict(run.summary._json_dict), "history": history})
+    try:
+        api = api or wandb.Api(timeout=timeout)
+        for run in api.runs(path, filters=mongo_filters(group, tags, state)):
+            raw.append({"id": run.id, "name": run.name, "group": run.group,
+                        "tags": list(run.tags), "state": run.state, "config": dict(run.config),
+                        "summary": dict(run.summary._json_dict),
+                        "history": list(run.scan_history())})
+    except (wandb.errors.Error, OSError) as e:
+        raise ValueError(f"W&B API, wandb:{path}: {str(e).splitlines()[0]}") from e
     return raw
 
 

@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,6 +213,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=None, help="random search: number of runs")
     p.add_argument("--sample-seed", type=int, default=0, help="random search: sampling seed")
     p.add_argument("--dry-run", action="store_true", help="validate and list the runs only")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="delete and rerun finished runs whose task/model/optimizer config "
+                        "has changed since they ran")
     p.add_argument("--write-spec", type=Path, default=None, metavar="PATH",
                    help="validate, write the spec with --set applied to PATH (for wandb sweep)")
     return p.parse_args(argv)
@@ -258,10 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     todo = [j for j in jobs if not (j.run_dir / SUMMARY_NAME).exists()]
     stale = [j for j in jobs if j not in todo and is_stale(j)]
-    if stale:
+    if stale and args.rerun_stale and not args.dry_run:
+        for job in stale:
+            shutil.rmtree(job.run_dir)
+        todo += stale
+        console.print(f"{len(stale)} finished runs made with an older config: deleted, to rerun")
+    elif stale:
         console.print(f"[yellow]warning:[/] {len(stale)} finished runs were made with a "
                       f"config that differs from today's (e.g. {stale[0].run_dir}); they are "
-                      "kept as they are: use a new --out to rerun them")
+                      "kept as they are: --rerun-stale deletes and reruns them")
     console.print(f"{spec.path}: {len(jobs)} runs ({len(jobs) - len(todo)} finished, "
                   f"{len(todo)} to run) -> {out}; {workers} workers x {threads} threads")
     if args.dry_run:

@@ -263,3 +263,19 @@ def test_best_lr_keeps_each_models_best_rate_and_pairs_them(tmp_path):
                                   "adding,baseline,task.seq_len=50"}
     lrs = tuned.groupby("model")["hparams.lr"].unique()
     assert list(lrs["attention"]) == [0.01] and list(lrs["baseline"]) == [0.001]
+
+
+def test_finished_run_made_with_an_edited_config_is_stale(tmp_path):
+    from omegaconf import OmegaConf
+
+    from project.sweep import Job, is_stale
+
+    run = check(spec_dict())[0]
+    job = Job(run, run_dir_for(tmp_path, run))
+    job.run_dir.mkdir(parents=True)
+    OmegaConf.save(run.config, job.run_dir / "config.yaml", resolve=True)
+    assert not is_stale(job)
+    edited = OmegaConf.load(job.run_dir / "config.yaml")
+    edited.task.target = 0.5
+    OmegaConf.save(edited, job.run_dir / "config.yaml")
+    assert is_stale(job)

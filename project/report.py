@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("source", metavar="SOURCE", help="DIR, wandb-offline:DIR or "
                    "wandb:ENTITY/PROJECT (see below)")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
-    p.add_argument("--group", help="W&B group (experiment) to keep (W&B sources)")
+    p.add_argument("--group", help="experiment (W&B group) to keep")
     p.add_argument("--tag", action="append", default=[], help="keep runs with this tag "
                    "(model or task); repeatable")
     p.add_argument("--state", default="finished", help="W&B run state to keep (online)")

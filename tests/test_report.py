@@ -180,3 +180,14 @@ def test_online_api_loader_filters_and_tables(runs_root):
     local, _ = load_runs(str(runs_root), tags=["attention"])
     pd.testing.assert_frame_equal(runs, local)
     assert set(curves["run_dir"]) == set(local["run_dir"])
+
+
+def test_group_and_tag_filters_agree_between_sources(runs_root):
+    for kw in ({"group": "adding"}, {"tags": ["baseline"]}, {"group": "other"}):
+        local, _ = load_runs(str(runs_root), **kw)
+        offline, _ = load_runs(f"wandb-offline:{runs_root}", **kw)
+        assert len(local) == {"adding": 6, "other": 0}.get(kw.get("group"), 3)
+        if len(local):
+            pd.testing.assert_frame_equal(local, offline)
+        else:
+            assert offline.empty

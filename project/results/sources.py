@@ -4,14 +4,17 @@
   ``DIR``                   local run folders under DIR (found by their ``summary.json``)
   ``wandb-offline:DIR``     W&B offline run files under DIR (``.../wandb/offline-run-*``)
   ``wandb:ENTITY/PROJECT``  an online W&B project (filters: group, tags, state)
-Filters: ``group`` applies to the W&B sources; ``tags`` (model or task names) to all.
+Filters: ``group`` (the experiment: W&B group, or ``experiment`` in a local run's
+``config.yaml``, else its task) and ``tags`` (model and task names) apply to every source.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from project.results.local_runs import load_local_curves, load_local_runs
 
@@ -23,25 +26,36 @@ def load_runs(source: str, group: str | None = None, tags: Sequence[str] = (),
         from project.results.wandb_offline import load_offline_runs
 
         return load_offline_runs(source.split(":", 1)[1], group, tags)
-    elif source.startswith("wandb:"):
+    if source.startswith("wandb:"):
         from project.results.wandb_online import load_online_runs
 
         path = source.split(":", 1)[1]
         if path.count("/") != 1:
             raise ValueError(f"{source!r}: expected wandb:ENTITY/PROJECT")
         return load_online_runs(path, group, tags, state)
-    else:
-        runs = load_local_runs(source)
-        curves = load_local_curves(runs)
-    return filter_runs(runs, group, tags), curves
+    runs = filter_runs(load_local_runs(source), group, tags)
+    return runs, load_local_curves(runs)
+
+
+def run_group(run_dir: str) -> str | None:
+    """A local run's experiment (its W&B group): ``experiment`` or ``logger.group`` of its
+    ``config.yaml``, else the task name (as W&B logging does)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists():
+        return None
+    cfg = OmegaConf.load(path)
+    return (OmegaConf.select(cfg, "experiment") or OmegaConf.select(cfg, "logger.group")
+            or OmegaConf.select(cfg, "task.name"))
 
 
 def filter_runs(runs: pd.DataFrame, group: str | None, tags: Sequence[str]) -> pd.DataFrame:
-    """Local runs have no W&B group (ignored); ``tags`` keep runs whose model or task is a tag
-    (the tags W&B runs get)."""
-    if runs.empty or not tags:
+    """Local runs of a ``group`` (see ``run_group``) and with all ``tags`` (a run's tags are its
+    model and task names, as on W&B)."""
+    if runs.empty or not (tags or group):
         return runs
     keep = pd.Series(True, index=runs.index)
+    if group:
+        keep &= runs["run_dir"].map(run_group) == group
     for tag in tags:
         keep &= (runs["model"] == tag) | (runs["task"] == tag)
     return runs[keep].reset_index(drop=True)

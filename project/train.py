@@ -31,8 +31,8 @@ from project.loggers import build_logger, finish_logger
 from project.module import PoolingTaskModule
 from project.run_summary import SUMMARY_NAME, summarize_run, write_json_atomic
 
-NOT_CELL_KEYS = ("seed", "run_dir", "resume", "logger", "trainer.enable_progress_bar",
-                 "hydra.run.dir")
+# Overrides that do not change what is measured (where, how it is logged or run, the seed).
+NOT_CELL_PREFIXES = ("seed", "run_dir", "resume", "logger", "trainer", "hydra")
 
 
 NUMERIC_KEYS = {  # key -> required type, checked before anything is built
@@ -73,12 +73,18 @@ def check_config(cfg: DictConfig) -> None:
                          f"val_every_n_steps={budget.val_every_n_steps} (a fixed step grid)")
 
 
+def is_cell_override(override: str) -> bool:
+    """Whether a command-line override changes the cell (``task.seq_len=500`` does;
+    ``seed=1``, ``trainer.num_threads=1`` and ``task=adding``, already named, do not)."""
+    key = override.split("=", 1)[0].lstrip("+~")
+    return key not in ("task", "model") and key.split(".")[0] not in NOT_CELL_PREFIXES
+
+
 def cell_name(cfg: DictConfig) -> str:
     """The run's cell (task, model, hparams without the seed), from the command line."""
     overrides = []
     if HydraConfig.initialized():
-        overrides = [o for o in HydraConfig.get().overrides.task
-                     if o.split("=", 1)[0].lstrip("+~") not in ("task", "model", *NOT_CELL_KEYS)]
+        overrides = [o for o in HydraConfig.get().overrides.task if is_cell_override(o)]
     return ",".join([cfg.task.name, cfg.model.name, *sorted(overrides)])
 
 

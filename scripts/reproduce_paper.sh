@@ -32,7 +32,7 @@ cp "$out"/report/main_table.{md,tex,csv} "$out"/report/*.png "$figs"/
 body=$(mktemp)
 {
   echo "Command: \`scripts/reproduce_paper.sh --workers $workers\` (took ${took}s; sweep exit status $status)."
-  echo "Machine: $(nproc) CPU cores, commit $(git rev-parse --short HEAD) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'); date $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg); working tree at commit $(git rev-parse --short HEAD); date $(date -u +%Y-%m-%dT%H:%MZ)."
   echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`conf/sweep/paper.yaml\`); each task uses the budget, target and learning rate of its own \`conf/task/*.yaml\`."
   echo
   cat "$out/report/main_table.md"

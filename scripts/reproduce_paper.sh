@@ -4,23 +4,24 @@
 # summary and the figures into docs/results.md under "## Main table" (figures and the
 # md/tex/csv tables go to docs/results/paper/).
 #
-#   scripts/reproduce_paper.sh [--workers N] [--out DIR]
+#   scripts/reproduce_paper.sh [--workers N] [--out DIR] [--rerun-stale]
 #
-# Rerunning skips finished runs. The full report (report.html, SVGs) stays in DIR/report.
+# Rerunning skips finished runs; --rerun-stale reruns those made with a since-edited config. The full report (report.html, SVGs) stays in DIR/report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-workers=2; out=runs/paper
+workers=2; out=runs/paper; stale=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --workers) workers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --rerun-stale) stale=(--rerun-stale); shift ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
 start=$(date +%s)
-python -m project.sweep conf/sweep/paper.yaml --workers "$workers" --out "$out"
+python -m project.sweep conf/sweep/paper.yaml --workers "$workers" --out "$out" "${stale[@]}"
 status=$?
 (( status == 2 )) && exit 2
 python -m project.report "$out" --out "$out/report" | tee "$out/report.txt" || exit $?
@@ -31,7 +32,7 @@ mkdir -p "$figs"
 cp "$out"/report/main_table.{md,tex,csv} "$out"/report/*.png "$figs"/
 body=$(mktemp)
 {
-  echo "Command: \`scripts/reproduce_paper.sh --workers $workers\` (took ${took}s; sweep exit status $status)."
+  echo "Command: \`scripts/reproduce_paper.sh --workers $workers ${stale[*]}\` (took ${took}s; sweep exit status $status)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg); working tree at commit $(git rev-parse --short HEAD); date $(date -u +%Y-%m-%dT%H:%MZ)."
   echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`conf/sweep/paper.yaml\`); each task uses the budget, target and learning rate of its own \`conf/task/*.yaml\`."
   echo

@@ -6,7 +6,8 @@
 #
 #   scripts/reproduce_paper.sh [--workers N] [--out DIR] [--rerun-stale]
 #
-# Rerunning skips finished runs; --rerun-stale reruns those made with a since-edited config. The full report (report.html, SVGs) stays in DIR/report.
+# Rerunning skips finished runs; --rerun-stale reruns those made with a since-edited config.
+# The full report (report.html, SVGs) stays in DIR/report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
@@ -16,7 +17,7 @@ while [[ $# -gt 0 ]]; do
     --workers) workers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --rerun-stale) stale=(--rerun-stale); shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done

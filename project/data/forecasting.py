@@ -71,7 +71,8 @@ class ForecastDataModule(TensorDataModule):
         self.source = dict(name=name, files=dict(files or {"train": "train.csv"}), path=path,
                            offline_subdir=offline_subdir, hub_id=hub_id, hub_config=hub_config)
         self.date_column, self.columns = date_column, columns
-        self.lookback, self.horizon, self.stride, self.patch_len = lookback, horizon, stride, patch_len
+        self.lookback, self.horizon, self.stride, self.patch_len = (
+            lookback, horizon, stride, patch_len)
         self.borders, self.split_fractions, self.fill = borders, split_fractions, fill
         self.subtract_last = subtract_last
         self.stats: dict[str, np.ndarray] = {}

@@ -9,7 +9,7 @@ import torch
 from project.data.base import DataSpec, TensorDataModule
 from project.data.columns import class_labels, numeric_matrix, require_columns, select_columns
 from project.data.missing_values import fill_missing
-from project.data.series_patches import to_patches
+from project.data.series_patches import patch_mask, to_patches
 from project.data.sources import read_tables, resolve_source
 from project.data.splits import carve_splits
 
@@ -44,7 +44,8 @@ class SeriesClassificationDataModule(TensorDataModule):
     ``layout="wide"``: one row per series, values in ``feature_columns`` (a list, a name
     prefix, or None = every column but the label). ``layout="long"``: one row per time step,
     grouped by ``id_column`` (ordered by ``time_column``), channels ``value_columns``;
-    unequal lengths are padded and masked. ``normalize="train"`` z-scores with the train
+    unequal lengths are padded and masked. ``patch_stride`` < ``patch_len`` gives overlapping
+    windows (a stride-s convolution's receptive fields). ``normalize="train"`` z-scores with the train
     split's mean/std per channel, ``"series"`` z-scores each series on its own. NaNs raise
     unless ``fill`` names a policy.
     """
@@ -56,7 +57,8 @@ class SeriesClassificationDataModule(TensorDataModule):
                  layout: str = "wide", feature_columns: list | str | None = None,
                  id_column: str = "series_id", time_column: str | None = None,
                  value_columns: list | None = None, normalize: str = "train",
-                 fill: str | None = None, patch_len: int = 1, val_fraction: float = 0.2,
+                 fill: str | None = None, patch_len: int = 1, patch_stride: int | None = None,
+                 val_fraction: float = 0.2,
                  test_fraction: float = 0.2, split_seed: int = 0, batch_size: int = 32,
                  eval_batch_size: int = 1024, seed: int = 0):
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
@@ -74,6 +76,7 @@ class SeriesClassificationDataModule(TensorDataModule):
         self.id_column, self.time_column = id_column, time_column
         self.value_columns = list(value_columns or ["value"])
         self.normalize, self.fill, self.patch_len = normalize, fill, patch_len
+        self.patch_stride = patch_stride
         self.stats: dict[str, np.ndarray] = {}
 
     def _values(self, df: pd.DataFrame, split: str) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -113,8 +116,8 @@ class SeriesClassificationDataModule(TensorDataModule):
             out[split] = {"x": padded, "mask": mask, "y": labels[split]}
         self._normalize(out)
         for split, d in out.items():
-            x = to_patches(torch.from_numpy(d["x"]), self.patch_len, self.name)
-            mask = torch.from_numpy(d["mask"]).reshape(len(x), -1, self.patch_len).any(-1)
+            x = to_patches(torch.from_numpy(d["x"]), self.patch_len, self.name, self.patch_stride)
+            mask = patch_mask(torch.from_numpy(d["mask"]), self.patch_len, self.patch_stride)
             out[split] = {"x": x, "mask": mask, "y": torch.from_numpy(d["y"])}
         self.spec = DataSpec(task_type="classification", num_outputs=len(names),
                              input_kind="vector", input_dim=out["train"]["x"].shape[2],

@@ -58,7 +58,7 @@ def test_etth1_subtract_last_keeps_errors_and_all_channels(tmp_path):
 
 
 @pytest.mark.parametrize("task,name,length,sizes", [
-    ("gunpoint", "GunPoint", 150, {"train": 40, "val": 10, "test": 150}),
+    ("gunpoint", "GunPoint", 150, {"train": 30, "val": 20, "test": 150}),
     ("italypower", "ItalyPowerDemand", 24, {"train": 54, "val": 13, "test": 1029}),
 ])
 def test_ucr_splits_and_train_only_normalisation(tmp_path, task, name, length, sizes):

@@ -2,7 +2,7 @@
 
 For every (task, model, other settings) of a learning-rate sweep (``conf/sweep/lr_tuning.yaml``)
 the rate whose runs reached the target most often, then with the lowest Kaplan-Meier median
-``steps_to_target`` (then the larger rate), is kept. Its runs are copied to ``DIR`` (summary,
+``steps_to_target`` (then the most progress toward the target, median ``auc``), is kept. Its runs are copied to ``DIR`` (summary,
 curve and config; no checkpoints) with the rate removed from their cell, so
 ``python -m project.report DIR`` compares attention at its best rate with the baseline at its
 own. Selecting and comparing on the same seeds favours neither model but is optimistic for both:
@@ -33,22 +33,31 @@ def strip_rate(cell: str) -> str:
     return ",".join(p for p in str(cell).split(",") if not RATE_OVERRIDE.match(p))
 
 
+def median_of(g: pd.DataFrame, column: str) -> float:
+    return float(g[column].median()) if column in g else float("nan")
+
+
 def rate_results(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """One row per (``by``..., lr): runs, solved, KM median steps to target, budget."""
+    """One row per (``by``..., lr): runs, solved, KM median steps to target, budget, and the
+    medians of ``auc`` (progress toward the target) and ``best_val``."""
     rows = []
     for key, g in runs.groupby([*by, "hparams.lr"], sort=True):
         steps = g["steps_to_target"].to_numpy(dtype=float)
         reached = g["reached"].to_numpy(dtype=bool)
         rows.append({**dict(zip([*by, "lr"], key)), "runs": len(g), "solved": int(reached.sum()),
                      "median_steps": float(km_median(steps, reached)),
-                     "budget": int(g["budget_steps"].max())})
+                     "budget": int(g["budget_steps"].max()), "auc": median_of(g, "auc"),
+                     "best_val": median_of(g, "best_val")})
     return pd.DataFrame(rows)
 
 
 def pick_best(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Per ``by`` group the best rate: most solved, then lowest median, then the larger rate."""
-    order = results.sort_values([*by, "solved", "median_steps", "lr"],
-                                ascending=[True] * len(by) + [False, True, False], kind="stable")
+    """Per ``by`` group the best rate: most solved, then lowest median steps, then most
+    progress toward the target (median ``auc``; decides among rates that never got there),
+    then the larger rate."""
+    order = results.sort_values([*by, "solved", "median_steps", "auc", "lr"],
+                                ascending=[True] * len(by) + [False, True, False, False],
+                                kind="stable", na_position="last")
     return order.groupby(by, sort=True).head(1).reset_index(drop=True)
 
 

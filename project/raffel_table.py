@@ -4,8 +4,10 @@ Rows: problem (add, multiply) x sequence length T. Columns: for attention and fo
 unweighted mean (our ``baseline``), the batches needed to solve the problem (100% of the
 validation sequences within 0.04) at the best learning rate of that cell: the Kaplan-Meier
 median over seeds (``>B`` when half or more of the seeds never solved it within the budget B),
-how many seeds solved it (n/N) and the rate. Best rate: most seeds solved, then the lowest
-median. Runs are read with the shared loader (``project.results.local_runs``).
+how many seeds solved it (n/N), for unsolved cells the median best validation accuracy, and
+the rate. Best rate: most seeds solved, then the lowest median, then the most progress toward
+the target (``project.best_lr``). Runs are read with the shared loader
+(``project.results.local_runs``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from project.results.local_runs import load_local_runs
 
 PROBLEMS = {"adding": "add", "multiply": "multiply"}
 MODELS = {"attention": "attention", "baseline": "mean"}
-COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget"]
+COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget", "auc",
+           "best_val"]
 
 
 def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
@@ -38,15 +41,16 @@ def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_rates(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per (problem, T, model) the best rate (``project.best_lr``'s rule: most seeds solved,
-    then lowest median, then the larger rate)."""
+    """Per (problem, T, model) the best rate, by ``project.best_lr``'s rule."""
     return pick_best(cells, ["problem", "T", "model"])
 
 
 def format_cell(row: pd.Series) -> str:
-    median = (f"{row.median_steps:,.0f}" if math.isfinite(row.median_steps)
-              else f">{row.budget:,}")
-    return f"{median} ({row.solved}/{row.runs}, lr {row.lr:g})"
+    """``median (n/N, lr)``; unsolved: ``>budget (n/N, best acc <median best val>, lr)``."""
+    if math.isfinite(row.median_steps):
+        return f"{row.median_steps:,.0f} ({row.solved}/{row.runs}, lr {row.lr:g})"
+    return (f">{row.budget:,} ({row.solved}/{row.runs}, best acc {row.best_val:.2f}, "
+            f"lr {row.lr:g})")
 
 
 def raffel_table(runs: pd.DataFrame) -> pd.DataFrame:

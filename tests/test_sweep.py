@@ -198,12 +198,12 @@ def test_hydra_multirun_folders_are_deterministic_and_distinct(tmp_path):
 
 
 # -- Raffel & Ellis table and the results-section writer ------------------------------------
-def fake_run(task, model, lr, T, seed, steps, reached, budget=1000):
+def fake_run(task, model, lr, T, seed, steps, reached, budget=1000, best=1.0, auc=0.5):
     from project.results.local_runs import flatten_summary
 
     return {**flatten_summary({"task": task, "model": model, "seed": seed, "cell": "",
                                "steps_to_target": steps, "reached": reached,
-                               "budget_steps": budget,
+                               "budget_steps": budget, "best_val": best, "auc": auc,
                                "hparams": {"lr": lr, "seq_len": T}}), "run_dir": ""}
 
 
@@ -216,16 +216,19 @@ def test_raffel_table_takes_the_best_rate_and_marks_censoring():
             fake_run("adding", "attention", 1e-2, 50, 1, 500, True),
             fake_run("adding", "attention", 1e-3, 50, 0, 100, True),      # faster, 1/2 only
             fake_run("adding", "attention", 1e-3, 50, 1, 1000, False),
-            fake_run("adding", "baseline", 1e-2, 50, 0, 1000, False),
-            fake_run("adding", "baseline", 1e-2, 50, 1, 1000, False),
+            fake_run("adding", "baseline", 1e-2, 50, 0, 1000, False, best=0.4, auc=0.3),
+            fake_run("adding", "baseline", 1e-2, 50, 1, 1000, False, best=0.6, auc=0.3),
+            fake_run("adding", "baseline", 1e-3, 50, 0, 1000, False, best=0.9, auc=0.2),
+            fake_run("adding", "baseline", 1e-3, 50, 1, 1000, False, best=0.9, auc=0.2),
             fake_run("multiply", "attention", 1e-2, 50, 0, 1000, False),
             fake_run("sst2", "attention", 1e-2, 50, 0, 10, True)]         # not a Raffel task
     runs = pd.DataFrame(rows)
     table = raffel_table(runs)
     assert table.loc[("add", 50), "attention"] == "400 (2/2, lr 0.01)"
-    assert table.loc[("add", 50), "mean"] == ">1,000 (0/2, lr 0.01)"
+    # never solved at either rate: the rate with more progress (auc) is shown
+    assert table.loc[("add", 50), "mean"] == ">1,000 (0/2, best acc 0.50, lr 0.01)"
     assert table.loc[("multiply", 50), "mean"] == "(no runs)"
-    assert len(cell_results(runs)) == 4
+    assert len(cell_results(runs)) == 5
 
 
 def test_results_section_replaces_only_its_own_section():

@@ -37,7 +37,10 @@ class PoolingTaskModule(L.LightningModule):
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         """Reseed per step: dropout at step k depends on (seed, k) alone, so resume is exact."""
-        torch.manual_seed(derived_seed(self.hparams.seed, self.global_step, 1))
+        seed = derived_seed(self.hparams.seed, self.global_step, 1)
+        torch.default_generator.manual_seed(seed)  # torch.manual_seed would also touch every
+        if self.device.type == "cuda":  # lazy accelerator backend (~0.7 ms a step on CPU)
+            torch.cuda.manual_seed(seed)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int):
         loss = self._loss(self(batch), batch["y"])
@@ -45,7 +48,8 @@ class PoolingTaskModule(L.LightningModule):
             self.diverged = True
             self.trainer.should_stop = True
             return None
-        self.log("train/loss", loss, on_step=True, on_epoch=False)
+        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:  # sparse: ~1 ms a call
+            self.log("train/loss", loss, on_step=True, on_epoch=False)
         return loss
 
     def _eval_step(self, batch: dict[str, torch.Tensor], metrics, stage: str) -> None:

@@ -120,15 +120,54 @@ def sweep_runs_per_min(workers: int) -> float:
     return runs / (elapsed / 60)
 
 
+DOC_HEAD = """# Benchmarks
+
+Written by `{command}` (do not edit by hand: rerun it).
+Ratios are the claim; absolute steps/s depend on the machine and on its load.
+Targets: suite/raw >= 0.95, attention/baseline step time <= 1.15, data share < 5%.
+
+"""
+DOC_TAIL = """
+What each column means: *raw* is a hand-written PyTorch loop (same DataModule batches,
+network, Adam); *suite* is `project.train.train` with the default trainer config, timed by
+the run's own training clock (forward, backward, optimizer, data loading, and every
+Lightning hook around a step; the step-0 and final evaluations excluded). *data share* is the
+time to fetch the same number of batches alone, divided by the suite's step time. *peak MB*
+is the maximum RSS of a separate short `project.train` process.
+"""
+
+
+def render(result: dict, repeats: int) -> str:
+    """The benchmark tables as Markdown."""
+    lines = [f"machine: {result['machine']}; date: {result['date']}; medians of {repeats}",
+             "", "| task | model | raw steps/s | suite steps/s | suite/raw | data share | peak MB |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for task, entry in result["tasks"].items():
+        for model in ("attention", "baseline"):
+            v = entry[model]
+            lines.append(f"| {task} | {model} | {v['raw_steps_per_s']:.1f} | "
+                         f"{v['suite_steps_per_s']:.1f} | {v['suite_over_raw']:.3f} | "
+                         f"{v['data_share']:.2%} | {v['peak_mem_mb']:.0f} |")
+    lines += ["", "| task | attention/baseline step time |", "|---|---:|"]
+    for task, entry in result["tasks"].items():
+        lines.append(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
+    if "sweep_runs_per_min" in result:
+        s = result["sweep_runs_per_min"]
+        lines += ["", f"sweep throughput: {s[1]:.1f} runs/min with 1 worker, {s[2]:.1f} with "
+                      f"2 workers ({s[2] / s[1]:.2f}x)"]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--out", default="docs/bench.json")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--doc", default=None, help="also write this Markdown file")
     args = parser.parse_args()
 
-    rows, result = [], {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                    f"torch {torch.__version__}",
                         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                         "tasks": {}}
@@ -153,27 +192,15 @@ def main() -> None:
                  "attention_over_baseline_step_time":
                      base["suite_steps_per_s"] / att["suite_steps_per_s"]}
         result["tasks"][task] = entry
-        for model, v in per_model.items():
-            rows.append((task, model, v["raw_steps_per_s"], v["suite_steps_per_s"],
-                         v["suite_over_raw"], v["data_share"], v["peak_mem_mb"]))
     if not args.skip_sweep:
         result["sweep_runs_per_min"] = {w: sweep_runs_per_min(w) for w in (1, 2)}
 
-    print(f"machine: {result['machine']}; date: {result['date']}; medians of {args.repeats}")
-    print("| task | model | raw steps/s | suite steps/s | suite/raw | data share | peak MB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for task, model, raw, suite, ratio, share, mem in rows:
-        print(f"| {task} | {model} | {raw:.1f} | {suite:.1f} | {ratio:.3f} | {share:.2%} "
-              f"| {mem:.0f} |")
-    print()
-    print("| task | attention/baseline step time |")
-    print("|---|---:|")
-    for task, entry in result["tasks"].items():
-        print(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
-    if "sweep_runs_per_min" in result:
-        s = result["sweep_runs_per_min"]
-        print(f"\nsweep throughput: {s[1]:.1f} runs/min with 1 worker, {s[2]:.1f} with 2 "
-              f"({s[2] / s[1]:.2f}x)")
+    table = render(result, args.repeats)
+    print(table)
+    if args.doc:
+        Path(args.doc).write_text(DOC_HEAD.format(command=" ".join(["python", *sys.argv])) + table
+                                  + DOC_TAIL)
+        print(f"wrote {args.doc}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")

@@ -52,8 +52,8 @@ class ForecastDataModule(TensorDataModule):
     z-scored with the train rows' mean/std only; y is flattened (B, horizon * channels) and
     errors are on the normalised scale. ``subtract_last`` (NLinear, Zeng et al. 2023) makes
     each window relative to its last observed value, in x and y alike: the error of a
-    forecast is unchanged, and predicting 0 is the naive last-value forecast. ``spec.extra`` holds the naive last-value forecast's
-    MSE/MAE on val and test.
+    forecast is unchanged, and predicting 0 is the naive last-value forecast.
+    ``spec.extra`` holds the naive last-value forecast's MSE/MAE on val and test.
     """
 
     def __init__(self, name: str = "forecast", files: dict | None = None,
@@ -62,7 +62,8 @@ class ForecastDataModule(TensorDataModule):
                  date_column: str | None = "date", columns: list | None = None,
                  lookback: int = 96, horizon: int = 24, borders: list | None = None,
                  split_fractions: list | None = None, stride: int = 1, patch_len: int = 1,
-                 fill: str | None = None, subtract_last: bool = False, batch_size: int = 64, eval_batch_size: int = 1024,
+                 fill: str | None = None, subtract_last: bool = False, batch_size: int = 64,
+                 eval_batch_size: int = 1024,
                  seed: int = 0):
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
         if lookback < 1 or horizon < 1 or stride < 1:

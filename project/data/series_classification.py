@@ -45,9 +45,9 @@ class SeriesClassificationDataModule(TensorDataModule):
     prefix, or None = every column but the label). ``layout="long"``: one row per time step,
     grouped by ``id_column`` (ordered by ``time_column``), channels ``value_columns``;
     unequal lengths are padded and masked. ``patch_stride`` < ``patch_len`` gives overlapping
-    windows (a stride-s convolution's receptive fields). ``normalize="train"`` z-scores with the train
-    split's mean/std per channel, ``"series"`` z-scores each series on its own. NaNs raise
-    unless ``fill`` names a policy.
+    windows (a stride-s convolution's receptive fields). ``normalize="train"`` z-scores with
+    the train split's mean/std per channel, ``"series"`` z-scores each series on its own.
+    NaNs raise unless ``fill`` names a policy.
     """
 
     def __init__(self, name: str = "series", files: dict | None = None, path: str | None = None,
@@ -141,7 +141,8 @@ class SeriesClassificationDataModule(TensorDataModule):
                 n = m.sum(1, keepdims=True).clip(min=1)
                 mean = (d["x"] * m).sum(1, keepdims=True) / n
                 std = np.sqrt((((d["x"] - mean) * m) ** 2).sum(1, keepdims=True) / n)
-                d["x"] = np.where(m, (d["x"] - mean) / np.maximum(std, 1e-8), 0.0).astype(np.float32)
+                z = (d["x"] - mean) / np.maximum(std, 1e-8)
+                d["x"] = np.where(m, z, 0.0).astype(np.float32)
             return
         train = out["train"]
         valid = train["x"][train["mask"]]  # (valid steps, C), train split only

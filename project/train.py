@@ -89,9 +89,15 @@ def cell_name(cfg: DictConfig) -> str:
 
 
 def peak_memory_mb(device: torch.device) -> float:
+    """Peak GPU memory allocated, or this process's peak resident set size on CPU."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    status = Path("/proc/self/status")
+    if status.exists():  # VmHWM: this process's own high-water mark (ru_maxrss survives exec)
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux units: KiB
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, logger,

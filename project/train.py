@@ -18,6 +18,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
@@ -211,14 +212,20 @@ def user_error_message(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def fail(message: str) -> None:
-    """One clear line on stderr and a non-zero exit (set SUITE_DEBUG=1 for the traceback)."""
+def fail(message: str) -> dict:
+    """One clear line on stderr and a non-zero exit (set SUITE_DEBUG=1 for the traceback).
+
+    In a Hydra multirun the job returns ``{"error": ...}`` instead, so the launcher goes on
+    with the next job; ``MultirunFailures`` lists the failures and exits 1 at the end.
+    """
     print(f"error: {message}", file=sys.stderr)
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return {"error": message}
     sys.exit(2)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> dict | None:
     try:
         summary = train(cfg)
     except SIGTERMException:
@@ -230,7 +237,7 @@ def main(cfg: DictConfig) -> None:
     except USER_ERRORS as e:
         if os.environ.get("SUITE_DEBUG"):
             raise
-        fail(user_error_message(e))
+        return fail(user_error_message(e))
     status = "reached" if summary["reached"] else "censored"
     print(f"{summary['task']} {summary['model']} seed={summary['seed']}: {status} at step "
           f"{summary['steps_to_target']}, best {summary['val_metric']}={summary['best_val']}, "

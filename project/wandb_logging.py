@@ -50,11 +50,13 @@ def resolve_mode(configured: str | None) -> str:
 
 
 def run_id(run_dir: Path) -> str:
-    """The W&B run id kept in the run folder (created on first use)."""
+    """The W&B run id kept in the run folder (created on first use: the id ``wandb agent``
+    assigned in ``WANDB_RUN_ID`` if there is one, else a fresh random id)."""
     path = Path(run_dir) / RUN_ID_FILE
     if path.exists():
         return path.read_text().strip()
-    rid = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    rid = os.environ.get("WANDB_RUN_ID") or "".join(
+        secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
     path.write_text(rid + "\n")
     return rid
 

@@ -128,3 +128,18 @@ def test_sigterm_saves_a_checkpoint_exits_cleanly_and_the_rerun_finishes(tmp_pat
     assert rerun.returncode == 0, rerun.stderr[-1500:]
     rows = read_metrics_csv(tmp_path / "metrics.csv")
     assert [r["step"] for r in rows] == list(range(0, 1001, 50))
+
+
+def test_a_failed_job_does_not_stop_a_hydra_multirun(tmp_path):
+    """lr=-1 fails its two jobs with one line each; the other two finish; exit 1 at the end."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "project.train", "-m", "model=attention,baseline",
+         "optimizer.lr=-1,3e-3", *TINY, "task.budget.max_steps=20",
+         "task.budget.val_every_n_steps=10", f"hydra.sweep.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "2 run(s) failed:" in proc.stderr
+    assert proc.stderr.count("error: optimizer.lr=-1 must be > 0") == 2
+    finished = sorted(p.parent.relative_to(tmp_path).parts[1] for p in
+                      tmp_path.rglob("summary.json"))
+    assert finished == ["attention", "baseline"]

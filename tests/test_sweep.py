@@ -189,8 +189,7 @@ def test_hydra_multirun_folders_are_deterministic_and_distinct(tmp_path):
     cmd = [sys.executable, "-m", "project.train", "-m", "task=adding",
            "model=attention,baseline", "seed=0,1", "task.seq_len=20",
            "task.budget.max_steps=50", "task.budget.val_every_n_steps=50",
-           "trainer.enable_progress_bar=false", f"hydra.sweep.dir={tmp_path}",
-           "run_dir=${hydra:runtime.output_dir}"]
+           "trainer.enable_progress_bar=false", f"hydra.sweep.dir={tmp_path}"]
     subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=600)
     found = sorted(str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob("summary.json"))
     assert found == [f"adding/{m}/seed{s}/task.budget.max_steps=50,task.budget.val_every_n_steps"

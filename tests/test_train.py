@@ -30,6 +30,7 @@ def test_every_task_and_model_trains_a_few_steps(task, model, tmp_path):
     summary = train(compose_train([*shrink(task), f"model={model}"], tmp_path))
     assert set(SUMMARY_FIELDS) <= set(summary)
     assert summary["steps_trained"] == 4 and summary["task"] == task
+    assert summary["val_metric"].replace("val/", "test/") in summary["test_metrics"]
     rows = read_metrics_csv(tmp_path / "metrics.csv")
     assert [r["step"] for r in rows] == [0, 2, 4]
     assert json.loads((tmp_path / "summary.json").read_text()) == summary

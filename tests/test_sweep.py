@@ -150,6 +150,22 @@ def test_runner_completes_every_run_once_and_reports_a_failure(tmp_path):
     assert (runs["hparams.lr"] == 3e-3).all()
 
 
+def test_two_workers_finishing_at_once_are_both_recorded(tmp_path):
+    """Two runs of identical size start together on 2 workers and end within moments of
+    each other: both summaries are whole, both runs are in the manifest and in the results,
+    and no temporary file is left behind."""
+    spec = write_spec(tmp_path, spec_dict(seed={"values": [0, 1]}))
+    out = tmp_path / "runs"
+    proc = sweep(spec, out)
+    log, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, log
+    for path in summaries(out):
+        assert json.loads(path.read_text())["steps_trained"] == 100
+    manifest = json.loads((out / "sweep.json").read_text())["runs"]
+    assert len(manifest) == 2 and len(load_local_runs(out)) == 2
+    assert not list(out.rglob("*.tmp"))
+
+
 @pytest.mark.slow
 def test_sigkill_mid_sweep_then_rerun_gives_each_run_exactly_once(tmp_path):
     spec = write_spec(tmp_path, spec_dict(model={"values": ["attention", "baseline"]},

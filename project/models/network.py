@@ -12,7 +12,7 @@ from torch import nn
 
 from project.models.pooling import build_pooling
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
 
 
 class PoolingNetwork(nn.Module):

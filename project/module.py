@@ -43,10 +43,14 @@ class PoolingTaskModule(L.LightningModule):
         return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        """Reseed per step: dropout at step k depends on (seed, k) alone, so resume is exact."""
+        """Reseed per step: dropout at step k depends on (seed, k) alone, so resume is exact.
+
+        Only the generators in use are seeded: ``torch.manual_seed`` would also touch every
+        lazy accelerator backend, which costs about 0.7 ms a step on CPU.
+        """
         seed = derived_seed(self.hparams.seed, self.global_step, 1)
-        torch.default_generator.manual_seed(seed)  # torch.manual_seed would also touch every
-        if self.device.type == "cuda":  # lazy accelerator backend (~0.7 ms a step on CPU)
+        torch.default_generator.manual_seed(seed)
+        if self.device.type == "cuda":
             torch.cuda.manual_seed(seed)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int):

@@ -11,7 +11,7 @@ from project.data.base import DataSpec, TensorDataModule
 from project.data.columns import numeric_matrix, require_columns, select_columns
 from project.data.missing_values import fill_missing
 from project.data.series_patches import to_patches
-from project.data.sources import read_tables, resolve_source
+from project.data.splits import SplitSource
 
 
 def split_borders(n_rows: int, borders: list | None, fractions: list | None,
@@ -69,8 +69,7 @@ class ForecastDataModule(TensorDataModule):
         if lookback < 1 or horizon < 1 or stride < 1:
             raise ValueError(f"{name}: need lookback, horizon, stride >= 1")
         self.name = name
-        self.source = dict(name=name, files=dict(files or {"train": "train.csv"}), path=path,
-                           offline_subdir=offline_subdir, hub_id=hub_id, hub_config=hub_config)
+        self.source = SplitSource(name, files, path, offline_subdir, hub_id, hub_config)
         self.date_column, self.columns = date_column, columns
         self.lookback, self.horizon, self.stride, self.patch_len = (
             lookback, horizon, stride, patch_len)
@@ -79,7 +78,7 @@ class ForecastDataModule(TensorDataModule):
         self.stats: dict[str, np.ndarray] = {}
 
     def _table(self) -> pd.DataFrame:
-        tables = read_tables(resolve_source(**self.source))
+        tables = self.source.read_tables()
         if len(tables) != 1:
             raise ValueError(f"{self.name}: forecasting reads one table (one file), got "
                              f"splits {sorted(tables)}")

@@ -11,7 +11,7 @@ from PIL import Image
 
 from project.data.base import DataSpec, TensorDataModule
 from project.data.columns import class_labels, numeric_matrix, require_columns, select_columns
-from project.data.splits import read_splits
+from project.data.splits import SplitSource
 
 
 def decode_images(values: pd.Series, shape: tuple[int, int, int], where: str) -> np.ndarray:
@@ -72,10 +72,8 @@ class ImageClassificationDataModule(TensorDataModule):
             raise ValueError(f"{name}: set exactly one of pixel_columns, pixels_column, "
                              f"image_column")
         self.name = name
-        self.source = dict(name=name, files=dict(files or {"train": "train.csv"}), path=path,
-                           offline_subdir=offline_subdir, hub_id=hub_id, hub_config=hub_config,
-                           val_fraction=val_fraction, test_fraction=test_fraction,
-                           split_seed=split_seed)
+        self.source = SplitSource(name, files, path, offline_subdir, hub_id, hub_config,
+                                  val_fraction, test_fraction, split_seed)
         self.label_column, self.num_classes, self.classes = label_column, num_classes, classes
         self.image_shape = tuple(int(s) for s in image_shape)
         self.pixel_columns, self.pixels_column = pixel_columns, pixels_column
@@ -102,7 +100,7 @@ class ImageClassificationDataModule(TensorDataModule):
         return values.reshape(-1, *self.image_shape)
 
     def load(self) -> dict[str, dict[str, torch.Tensor]]:
-        tables = read_splits(**self.source)
+        tables = self.source.read_splits()
         labels, names = class_labels(tables, self.label_column, self.num_classes,
                                      self.classes, self.name)
         pixels = {s: self._pixels(df, s) / self.pixel_scale for s, df in tables.items()}

@@ -10,8 +10,7 @@ from project.data.base import DataSpec, TensorDataModule
 from project.data.columns import class_labels, numeric_matrix, require_columns, select_columns
 from project.data.missing_values import fill_missing
 from project.data.series_patches import patch_mask, to_patches
-from project.data.sources import read_tables, resolve_source
-from project.data.splits import carve_splits
+from project.data.splits import SplitSource
 
 NORMALIZE = ("train", "series", "none")
 
@@ -67,10 +66,8 @@ class SeriesClassificationDataModule(TensorDataModule):
         if normalize not in NORMALIZE:
             raise ValueError(f"{name}: normalize={normalize!r}: expected one of {NORMALIZE}")
         self.name = name
-        self.source = dict(name=name, files=dict(files or {"train": "train.csv"}), path=path,
-                           offline_subdir=offline_subdir, hub_id=hub_id, hub_config=hub_config,
-                           val_fraction=val_fraction, test_fraction=test_fraction,
-                           split_seed=split_seed)
+        self.source = SplitSource(name, files, path, offline_subdir, hub_id, hub_config,
+                                  val_fraction, test_fraction, split_seed)
         self.label_column, self.num_classes, self.classes = label_column, num_classes, classes
         self.layout, self.feature_columns = layout, feature_columns
         self.id_column, self.time_column = id_column, time_column
@@ -89,16 +86,11 @@ class SeriesClassificationDataModule(TensorDataModule):
         return values[:, :, None], np.full(len(df), len(cols)), df
 
     def load(self) -> dict[str, dict[str, torch.Tensor]]:
-        src = {k: v for k, v in self.source.items()
-               if k not in ("val_fraction", "test_fraction", "split_seed")}
-        tables = read_tables(resolve_source(**src))
-        if "train" not in tables:
-            raise ValueError(f"{self.name}: no train split (found {sorted(tables)})")
+        tables = self.source.read_tables()
         parts = {s: self._values(df, s) for s, df in tables.items()}
         # carve missing splits by series (rows of the per-series table), never by time step
         frames = {s: p[2].assign(_split=s, _row=np.arange(len(p[2]))) for s, p in parts.items()}
-        frames = carve_splits(frames, self.source["val_fraction"], self.source["test_fraction"],
-                              self.source["split_seed"], self.name)
+        frames = self.source.carve(frames)
         labels, names = class_labels(frames, self.label_column, self.num_classes, self.classes,
                                      self.name)
         t_max = max(p[0].shape[1] for p in parts.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -28,16 +30,38 @@ def carve_splits(tables: dict[str, pd.DataFrame], val_fraction: float, test_frac
     return {s: out[s] for s in ("train", "val", "test")}
 
 
-def read_splits(name: str, files: dict[str, str], path: str | None = None,
-                offline_subdir: str | None = None, hub_id: str | None = None,
-                hub_config: str | None = None, val_fraction: float = 0.1,
-                test_fraction: float = 0.1, split_seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Resolve the source, read each split once, and carve the missing ones from train."""
-    from project.data.sources import read_tables, resolve_source
+@dataclass
+class SplitSource:
+    """Where a dataset's files come from (``sources.resolve_source``) and how missing
+    validation/test splits are carved from train (fixed ``split_seed``)."""
 
-    source = resolve_source(name, dict(files), path, offline_subdir, hub_id, hub_config)
-    tables = read_tables(source)
-    if "train" not in tables:
-        raise ValueError(f"{name}: {source.describe()} has no train split "
-                         f"(found {sorted(tables)})")
-    return carve_splits(tables, val_fraction, test_fraction, split_seed, name)
+    name: str
+    files: dict[str, str] | None = None  # split -> file name; None: {"train": "train.csv"}
+    path: str | None = None
+    offline_subdir: str | None = None
+    hub_id: str | None = None
+    hub_config: str | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.files = dict(self.files or {"train": "train.csv"})
+
+    def read_tables(self) -> dict[str, pd.DataFrame]:
+        """Resolve the source and read each of its splits once."""
+        from project.data.sources import read_tables, resolve_source
+
+        source = resolve_source(self.name, dict(self.files), self.path, self.offline_subdir,
+                                self.hub_id, self.hub_config)
+        return read_tables(source)
+
+    def carve(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """Train, val and test, carving the missing ones out of train."""
+        if "train" not in tables:
+            raise ValueError(f"{self.name}: no train split (found {sorted(tables)})")
+        return carve_splits(tables, self.val_fraction, self.test_fraction, self.split_seed,
+                            self.name)
+
+    def read_splits(self) -> dict[str, pd.DataFrame]:
+        return self.carve(self.read_tables())

@@ -6,7 +6,7 @@ import torch
 
 from project.data.base import DataSpec, TensorDataModule
 from project.data.columns import class_labels, require_columns
-from project.data.splits import read_splits
+from project.data.splits import SplitSource
 from project.data.tokenizer import WordVocabulary
 
 
@@ -30,17 +30,15 @@ class TextClassificationDataModule(TensorDataModule):
         if max_len < 1 or min_freq < 1:
             raise ValueError(f"{name}: need max_len >= 1 and min_freq >= 1")
         self.name = name
-        self.source = dict(name=name, files=dict(files or {"train": "train.csv"}), path=path,
-                           offline_subdir=offline_subdir, hub_id=hub_id, hub_config=hub_config,
-                           val_fraction=val_fraction, test_fraction=test_fraction,
-                           split_seed=split_seed)
+        self.source = SplitSource(name, files, path, offline_subdir, hub_id, hub_config,
+                                  val_fraction, test_fraction, split_seed)
         self.text_column, self.label_column = text_column, label_column
         self.num_classes, self.classes = num_classes, classes
         self.min_freq, self.max_vocab, self.max_len = min_freq, max_vocab, max_len
         self.vocab: WordVocabulary | None = None
 
     def load(self) -> dict[str, dict[str, torch.Tensor]]:
-        tables = read_splits(**self.source)
+        tables = self.source.read_splits()
         for split, df in tables.items():
             require_columns(df, [self.text_column], f"{self.name} ({split})")
         labels, names = class_labels(tables, self.label_column, self.num_classes,

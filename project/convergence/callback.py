@@ -39,6 +39,7 @@ class ConvergenceTracker(L.Callback):
         self.stop_at_target = stop_at_target
         self.train_time = 0.0
         self.rows: list[dict[str, float]] = []
+        self._header: list[str] | None = None  # columns of the file as last written
         self._batch_start: float | None = None
         self._last_end: float | None = None
         self._paused = True
@@ -99,23 +100,20 @@ class ConvergenceTracker(L.Callback):
 
     def _rewrite(self) -> None:
         tmp = self.path.with_suffix(".csv.tmp")
+        self._header = self._columns()
         with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, self._columns(), restval="")
+            w = csv.DictWriter(f, self._header, restval="")
             w.writeheader()
             w.writerows({**r, "step": int(r["step"])} for r in self.rows)
         tmp.replace(self.path)
 
     def _append(self, row: dict[str, float]) -> None:
-        if not self.path.exists() or set(row) - set(self._columns_on_disk()):
-            self._rewrite()  # new columns: rewrite the whole file atomically
+        if self._header is None or not self.path.exists() or set(row) - set(self._header):
+            self._rewrite()  # first row or new columns: rewrite the whole file atomically
             return
         with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, self._columns_on_disk(), restval="").writerow(row)
+            csv.DictWriter(f, self._header, restval="").writerow(row)
             f.flush()
-
-    def _columns_on_disk(self) -> list[str]:
-        with open(self.path, newline="") as f:
-            return next(csv.reader(f), [])
 
     # -- checkpointed state ----------------------------------------------------------------
     def state_dict(self) -> dict:

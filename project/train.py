@@ -21,12 +21,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from project.build import build_network
-from project.checkpointing import LastCheckpoint, check_checkpoint
+from project.checkpointing import BestCheckpoint, LastCheckpoint, check_checkpoint
 from project.convergence.callback import ConvergenceTracker
 from project.loggers import build_logger, finish_logger
 from project.module import PoolingTaskModule
@@ -102,11 +102,10 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, logger,
-                  extra_callbacks: list[L.Callback] = ()) -> tuple[L.Trainer, ModelCheckpoint]:
+                  extra_callbacks: list[L.Callback] = ()) -> tuple[L.Trainer, BestCheckpoint]:
     t = cfg.trainer
-    ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best",
-                           monitor=cfg.task.val_metric, mode=cfg.task.direction, save_top_k=1,
-                           save_last=False, enable_version_counter=False)
+    ckpt = BestCheckpoint(run_dir / "checkpoints", monitor=cfg.task.val_metric,
+                          mode=cfg.task.direction)
     last = LastCheckpoint(run_dir / "checkpoints" / "last.ckpt", t.checkpoint_every_n_steps,
                           t.val_every_n_steps)
     # tracker first: its metrics row is written before the checkpoint of that step

@@ -173,3 +173,14 @@ def test_swapping_models_inverts_speedup(rows):
     assert speedup(p.swapped(), **FAST).value == pytest.approx(1 / speedup(p, **FAST).value)
     assert prob_faster(p.swapped(), **FAST).value == pytest.approx(
         1 - prob_faster(p, **FAST).value)
+
+
+def test_a_float32_accuracy_meets_its_decimal_target():
+    import torch
+
+    from project.convergence.per_run import meets, steps_to_target
+    acc = float(torch.tensor(18.0) / 20)  # 0.8999999761581421, as torchmetrics logs it
+    assert acc < 0.9 and meets(acc, 0.9, "max")
+    assert not meets(float(torch.tensor(17.0) / 20), 0.9, "max")
+    assert meets(float(torch.tensor(0.1, dtype=torch.float32)), 0.1, "min")
+    assert steps_to_target([0, 50, 100], [0.5, acc, 0.95], 0.9, "max", 100) == (50, True)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 
 def meets(value: float, target: float, direction: str) -> bool:
-    """Whether ``value`` reaches ``target`` (``>=`` for max, ``<=`` for min); NaN never does."""
+    """Whether ``value`` reaches ``target`` (``>=`` for max, ``<=`` for min); NaN never does.
+
+    Compared at float32, the precision metrics are computed in: 18 of 20 correct logs as
+    0.89999998, which must meet a target of 0.9.
+    """
     if value is None or math.isnan(value):
         return False
-    return value >= target if direction == "max" else value <= target
+    value, target = np.float32(value), np.float32(target)
+    return bool(value >= target if direction == "max" else value <= target)
 
 
 def steps_to_target(steps: Sequence[int], values: Sequence[float], target: float,

@@ -1,0 +1,26 @@
+"""The best checkpoint: the best validation value, ties broken by the lowest validation loss."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from project.convergence.callback import read_metrics_csv
+from project.train import train
+from tests.conftest import compose_train
+
+
+def test_best_checkpoint_breaks_accuracy_ties_by_validation_loss(tmp_path):
+    # GunPoint's 20 validation series: accuracy moves in steps of 0.05, so values tie
+    cfg = compose_train(["task=gunpoint", "model=baseline", "task.budget.max_steps=300",
+                         "task.budget.val_every_n_steps=25", "task.lr=3e-3"], tmp_path)
+    train(cfg)
+    rows = [r for r in read_metrics_csv(tmp_path / "metrics.csv") if not math.isnan(r.get("val/acc", math.nan))]
+    best_acc = max(r["val/acc"] for r in rows)
+    tied = [r for r in rows if r["val/acc"] == best_acc]
+    assert len(tied) > 1, "the test needs tied evaluations to mean anything"
+    expected = min(tied, key=lambda r: r["val/loss"])["step"]
+    saved = torch.load(tmp_path / "checkpoints" / "best.ckpt", map_location="cpu",
+                       weights_only=True)["global_step"]
+    assert saved == expected != tied[0]["step"]

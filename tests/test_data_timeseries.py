@@ -62,7 +62,7 @@ def test_etth1_subtract_last_keeps_errors_and_all_channels(tmp_path):
     ("italypower", "ItalyPowerDemand", 24, {"train": 54, "val": 13, "test": 1029}),
 ])
 def test_ucr_splits_and_train_only_normalisation(tmp_path, task, name, length, sizes):
-    dm = datamodule(task, tmp_path, "task.data.patch_len=1")
+    dm = datamodule(task, tmp_path, "task.data.patch_len=1", "++task.data.patch_stride=null")
     assert {s: len(d["y"]) for s, d in dm.splits.items()} == sizes
     assert dm.splits["train"]["x"].shape[1:] == (length, 1)
     assert dm.splits["test"]["mask"].all() and dm.spec.max_len == length
@@ -80,7 +80,12 @@ def test_ucr_splits_and_train_only_normalisation(tmp_path, task, name, length, s
 
 
 def test_ucr_patches_and_determinism(tmp_path):
-    a = datamodule("gunpoint", tmp_path, "task.data.patch_len=10", seed=0)
-    b = datamodule("gunpoint", tmp_path, "task.data.patch_len=10", seed=0)
+    a = datamodule("gunpoint", tmp_path, "task.data.patch_len=10", "task.data.patch_stride=null",
+                   seed=0)
+    b = datamodule("gunpoint", tmp_path, "task.data.patch_len=10", "task.data.patch_stride=null",
+                   seed=0)
     assert a.splits["train"]["x"].shape[1:] == (15, 10) and a.spec.max_len == 15
+    windows = datamodule("gunpoint", tmp_path)  # the default: 20 steps every 5 steps
+    assert windows.splits["train"]["x"].shape[1:] == (27, 20) and windows.spec.max_len == 27
+    assert torch.equal(windows.splits["train"]["x"][:, 1, :15], windows.splits["train"]["x"][:, 0, 5:])
     assert torch.equal(next(iter(a.train_dataloader()))["x"], next(iter(b.train_dataloader()))["x"])

@@ -92,6 +92,12 @@ body=$(mktemp)
   echo "What the paper reports: its Table 1 could not be consulted offline (the PDF is unreachable"
   echo "here and the stored copies of its pages stop before the results), so no published numbers"
   echo "stand beside ours, and none are quoted from memory."
+  if (( max_t <= 1000 )); then
+    echo
+    echo "Budgets this small cannot show what happens at T >= 500: the full profile"
+    echo "(\`scripts/reproduce_raffel2016.sh\` without \`--max-T\`: 5 seeds, 20000 batches, T up to 10000)"
+    echo "is for a GPU and was not run here (no GPU was lent to this task)."
+  fi
 } > "$body"
 python scripts/results_section.py "## Raffel & Ellis 2016, Table 1" "$body"
 rm -f "$body"

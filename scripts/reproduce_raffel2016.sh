@@ -96,7 +96,7 @@ body=$(mktemp)
     echo
     echo "Budgets this small cannot show what happens at T >= 500: the full profile"
     echo "(\`scripts/reproduce_raffel2016.sh\` without \`--max-T\`: 5 seeds, 20000 batches, T up to 10000)"
-    echo "is for a GPU and was not run here (no GPU was lent to this task)."
+    echo "is for a GPU and is not part of this table."
   fi
 } > "$body"
 python scripts/results_section.py "## Raffel & Ellis 2016, Table 1" "$body"

@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from project.build import build_network
 from project.checkpointing import BestCheckpoint, LastCheckpoint, check_checkpoint
+from project.cpu_allocator import keep_freed_memory
 from project.convergence.callback import ConvergenceTracker
 from project.loggers import build_logger, finish_logger
 from project.module import PoolingTaskModule
@@ -137,6 +138,8 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
         raise PermissionError(f"run folder {run_dir} is not writable")
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
+    if cfg.trainer.get("keep_freed_memory", False):
+        keep_freed_memory()
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.task.data, seed=cfg.seed)

@@ -5,7 +5,9 @@
 (b) attention vs baseline time per training step (suite path);
 (c) the data pipeline's share of a training step (fetching batches alone / suite step time);
 (d) sweep throughput (runs per minute) with 1 and 2 workers on a small sweep;
-(e) peak memory (max RSS of a separate ``project.train`` process per task and model).
+(e) peak memory (max RSS of a separate ``project.train`` process per task and model);
+(f) glibc's defaults vs ``trainer.keep_freed_memory`` (the default): the raw loop on the
+    adding problem in two fresh processes, steps/s and minor page faults per step.
 Raw and suite runs alternate, ``--repeats`` times each; medians are reported. Ratios are the
 claim; absolute times depend on the machine. Targets: suite/raw >= 0.95,
 attention/baseline <= 1.15, data share < 5%.
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +40,7 @@ from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from project.build import build_network  # noqa: E402
+from project.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.train import train  # noqa: E402
 
 # task -> (extra overrides, measured steps)
@@ -121,6 +125,27 @@ def sweep_runs_per_min(workers: int) -> float:
     return runs / (elapsed / 60)
 
 
+def allocator_probe(repeats: int) -> dict:
+    """In this process: the raw adding loop ``repeats`` times; median steps/s, faults/step."""
+    overrides, steps = TASKS["adding"]
+    rates, faults = [], []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        rates.append(raw_steps_per_s(overrides, "attention", steps)[0])
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps)
+    return {"steps_per_s": statistics.median(rates), "minor_faults_per_step": statistics.median(faults)}
+
+
+def allocator_effect(repeats: int) -> dict:
+    """``allocator_probe`` in two fresh processes: glibc's defaults, then keep_freed_memory."""
+    out = {}
+    for name, flag in (("glibc_defaults", "0"), ("keep_freed_memory", "1")):
+        cmd = [sys.executable, __file__, "--allocator-probe", flag, "--repeats", str(repeats)]
+        done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+        out[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 DOC_HEAD = """# Benchmarks
 
 Written by `{command}` (do not edit by hand: rerun it).
@@ -134,7 +159,9 @@ network, Adam); *suite* is `project.train.train` with the default trainer config
 the run's own training clock (forward, backward, optimizer, data loading, and every
 Lightning hook around a step; the step-0 and final evaluations excluded). *data share* is the
 time to fetch the same number of batches alone, divided by the suite's step time. *peak MB*
-is the maximum RSS of a separate short `project.train` process.
+is the maximum RSS of a separate short `project.train` process. Every row runs with
+`keep_freed_memory` on, as the suite does by default; the allocator table compares it with
+glibc's defaults in two fresh processes (see `project/cpu_allocator.py`).
 
 Where the targets are missed, and why (from profiling the suite path with cProfile):
 Lightning's per-step machinery (hook dispatch, the automatic-optimization closure, progress
@@ -162,6 +189,15 @@ def render(result: dict, repeats: int) -> str:
     lines += ["", "| task | attention/baseline step time |", "|---|---:|"]
     for task, entry in result["tasks"].items():
         lines.append(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
+    if "allocator" in result:
+        a, b = result["allocator"]["glibc_defaults"], result["allocator"]["keep_freed_memory"]
+        lines += ["", "| adding T=500, attention, raw loop | steps/s | minor page faults per step |",
+                  "|---|---:|---:|",
+                  f"| glibc defaults | {a['steps_per_s']:.1f} | {a['minor_faults_per_step']:.0f} |",
+                  f"| keep_freed_memory (suite default) | {b['steps_per_s']:.1f} | "
+                  f"{b['minor_faults_per_step']:.0f} |",
+                  "", f"keep_freed_memory / glibc defaults: "
+                      f"{b['steps_per_s'] / a['steps_per_s']:.2f}x steps/s"]
     if "sweep_runs_per_min" in result:
         s = result["sweep_runs_per_min"]
         lines += ["", f"sweep throughput: {s[1]:.1f} runs/min with 1 worker, {s[2]:.1f} with "
@@ -176,7 +212,14 @@ def main() -> None:
     parser.add_argument("--out", default="docs/bench.json")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--doc", default=None, help="also write this Markdown file")
+    parser.add_argument("--allocator-probe", choices=["0", "1"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.allocator_probe is not None:  # a child of allocator_effect
+        if args.allocator_probe == "1":
+            keep_freed_memory()
+        print(json.dumps(allocator_probe(args.repeats)))
+        return
+    keep_freed_memory()  # raw and suite in the same allocator state, the suite's default
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                    f"torch {torch.__version__}",
@@ -203,6 +246,8 @@ def main() -> None:
                  "attention_over_baseline_step_time":
                      base["suite_steps_per_s"] / att["suite_steps_per_s"]}
         result["tasks"][task] = entry
+    if "adding" in args.tasks.split(","):
+        result["allocator"] = allocator_effect(args.repeats)
     if not args.skip_sweep:
         result["sweep_runs_per_min"] = {w: sweep_runs_per_min(w) for w in (1, 2)}
 

@@ -40,11 +40,6 @@ def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
     return cells[COLUMNS]
 
 
-def best_rates(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per (problem, T, model) the best rate, by ``project.best_lr``'s rule."""
-    return pick_best(cells, ["problem", "T", "model"])
-
-
 def format_cell(row: pd.Series) -> str:
     """``median (n/N, lr)``; unsolved: ``>budget (n/N, best acc <median best val>, lr)``."""
     if math.isfinite(row.median_steps):
@@ -53,9 +48,12 @@ def format_cell(row: pd.Series) -> str:
             f"lr {row.lr:g})")
 
 
-def raffel_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The table: index (problem, T); columns attention, mean (formatted cells)."""
-    best = best_rates(cell_results(runs))
+def raffel_table(runs: pd.DataFrame, cells: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The table: index (problem, T); columns attention, mean (formatted cells). Per
+    (problem, T, model) the best rate by ``project.best_lr``'s rule; ``cells`` are
+    ``cell_results(runs)`` when the caller already has them."""
+    cells = cell_results(runs) if cells is None else cells
+    best = pick_best(cells, ["problem", "T", "model"])
     best["cell"] = best.apply(format_cell, axis=1)
     table = best.pivot(index=["problem", "T"], columns="model", values="cell")
     table = table.reindex(columns=[m for m in MODELS.values() if m in table.columns])
@@ -80,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = load_local_runs(args.runs)
         if runs.empty:
             raise ValueError(f"no finished runs (summary.json) under {args.runs}")
-        table = raffel_table(runs)
+        cells = cell_results(runs)
+        table = raffel_table(runs, cells)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -89,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
-        cell_results(runs).to_csv(args.out.with_suffix(".csv"), index=False)
+        cells.to_csv(args.out.with_suffix(".csv"), index=False)
     return 0
 
 

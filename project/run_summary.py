@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from project.convergence.per_run import best_value, progress_auc, steps_to_target
+from project.convergence.per_run import best_value, progress_auc, run_steps_to_target
 
 SUMMARY_NAME = "summary.json"
 
@@ -47,9 +47,7 @@ def summarize_run(rows: list[dict[str, float]], *, task: str, model: str, seed: 
     """Every field of ``SUMMARY_FIELDS`` from the evaluation rows of ``metrics.csv``."""
     steps = [int(r["step"]) for r in rows]
     values = [r.get(val_metric, math.nan) for r in rows]
-    step, reached = steps_to_target(steps, values, target, direction, budget)
-    if diverged:  # a diverged run counts as never reaching the target (PROTOCOL.md)
-        step, reached = budget, False
+    step, reached = run_steps_to_target(steps, values, target, direction, budget, diverged)
     time_at = {int(r["step"]): r["train_time_s"] for r in rows}
     test_name = "test/" + val_metric.split("/", 1)[1]
     return {

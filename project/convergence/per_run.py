@@ -29,6 +29,16 @@ def steps_to_target(steps: Sequence[int], values: Sequence[float], target: float
     return int(budget), False
 
 
+def run_steps_to_target(steps: Sequence[int], values: Sequence[float], target: float,
+                        direction: str, budget: int, diverged: bool,
+                        ended: int | None = None) -> tuple[int, bool]:
+    """``steps_to_target`` of a whole run, censored at ``ended`` (where its curve ends; default
+    the budget). A diverged run never reaches the target: censored at the budget (PROTOCOL.md)."""
+    if diverged:
+        return int(budget), False
+    return steps_to_target(steps, values, target, direction, budget if ended is None else ended)
+
+
 def progress_auc(steps: Sequence[int], values: Sequence[float], target: float,
                  budget: int) -> float:
     """Trapezoid mean over [0, budget] of progress ``clip((v - v0) / (target - v0), 0, 1)``.

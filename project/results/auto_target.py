@@ -3,7 +3,8 @@ baseline's best validation value; every run's steps/time to target are re-derive
 validation curve against that target.
 
 A run whose curve ends before its budget without meeting the new target (it stopped at the
-configured target, or diverged) is censored where its curve ends. Runs stopped early at a
+configured target) is censored where its curve ends; a diverged run is censored at its budget,
+as in its ``summary.json``. Runs stopped early at a
 configured target below the new one cannot show later progress, so train with
 ``task.stop_at_target=false`` when ``target=auto`` is planned.
 """
@@ -15,7 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from project.convergence.per_run import steps_to_target
+from project.convergence.per_run import run_steps_to_target
 from project.results.cells import BASELINE, add_keys
 
 
@@ -44,18 +45,17 @@ def apply_auto_target(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
         if curve.empty or metric not in curve:
             raise ValueError(f"target=auto needs the validation curve of {run['run_dir']}")
         steps, values = curve["step"].to_numpy(int), curve[metric].to_numpy(float)
-        ended = int(steps[-1]) if run["diverged"] or steps[-1] < run["budget_steps"] \
-            else int(run["budget_steps"])
-        step, reached = steps_to_target(steps, values, target, run["direction"], ended)
-        reached = reached and not bool(run["diverged"])
+        budget = int(run["budget_steps"])
+        ended = min(int(steps[-1]), budget)
+        step, reached = run_steps_to_target(steps, values, target, run["direction"], budget,
+                                            bool(run["diverged"]), ended)
         time_at = dict(zip(steps, curve["train_time_s"].to_numpy(float)))
         new = run.copy()
         new["target"], new["steps_to_target"], new["reached"] = target, step, reached
         new["time_to_target"] = time_at.get(step, np.nan) if reached else np.nan
         out.append(new)
     result = pd.DataFrame(out).drop(columns=["setting_key", "variant", "setting"])
-    for col in ("steps_to_target",):
-        result[col] = result[col].astype("Int64")
+    result["steps_to_target"] = result["steps_to_target"].astype("Int64")
     result["reached"] = result["reached"].astype(bool)
     result["target"] = result["target"].astype(float)
     return result.reset_index(drop=True)

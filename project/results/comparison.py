@@ -15,7 +15,7 @@ import pandas as pd
 from project.convergence.bootstrap import (N_RESAMPLES, SEED, Paired, geometric_mean_speedup,
                                            mean_difference, prob_faster, speedup,
                                            speedup_bound)
-from project.convergence.censoring import ert, km_quantile
+from project.convergence.censoring import ert, km_quantile, success_rate
 from project.convergence.robust import iqm, mean_std
 from project.convergence.significance import holm, wilcoxon_p
 from project.results.cells import ATTENTION, BASELINE, add_keys, model_order
@@ -42,36 +42,35 @@ def cell_stats(runs: pd.DataFrame) -> dict:
                     f"{kind}_budget": float(np.max(t))})
     steps, reached = censored_times(runs, "steps")
     out["ert_steps"] = ert(steps, reached)
-    out["success_rate"] = out["reached"] / out["runs"]
+    out["success_rate"] = success_rate(reached)
     out["test_mean"], out["test_std"] = mean_std(runs["test_at_best"].astype(float))
     out["auc_iqm"] = iqm(runs["auc"].astype(float))
     out["best_val_median"] = float(np.median(runs["best_val"].astype(float)))
     return out
 
 
-def paired(a_runs: pd.DataFrame, b_runs: pd.DataFrame, kind: str) -> Paired | None:
-    """Seed-paired censored times of attention (a) and baseline (b); None if no common seed."""
+def seed_pairs(a_runs: pd.DataFrame, b_runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attention (a) and baseline (b) runs indexed by seed, on the seeds both ran (sorted)."""
     a = a_runs.drop_duplicates("seed").set_index("seed")
     b = b_runs.drop_duplicates("seed").set_index("seed")
     seeds = sorted(set(a.index) & set(b.index))
-    if not seeds:
-        return None
-    ta, ra = censored_times(a.loc[seeds], kind)
-    tb, rb = censored_times(b.loc[seeds], kind)
-    return Paired.of(ta, ra, tb, rb)
+    return a.loc[seeds], b.loc[seeds]
+
+
+def paired(a: pd.DataFrame, b: pd.DataFrame, kind: str) -> Paired:
+    """Censored times of seed-paired runs (from ``seed_pairs``) as a ``Paired``."""
+    return Paired.of(*censored_times(a, kind), *censored_times(b, kind))
 
 
 def compare(a_runs: pd.DataFrame, b_runs: pd.DataFrame, n_resamples: int = N_RESAMPLES,
             seed: int = SEED) -> dict:
     """Attention (a) vs baseline (b) on one setting, paired by seed."""
     kw = {"n_resamples": n_resamples, "seed": seed}
-    a = a_runs.drop_duplicates("seed").set_index("seed")
-    b = b_runs.drop_duplicates("seed").set_index("seed")
-    seeds = sorted(set(a.index) & set(b.index))
-    if not seeds:
+    a, b = seed_pairs(a_runs, b_runs)
+    if a.empty:
         return {"missing": "no seed run by both models"}
-    steps, time = (paired(a_runs, b_runs, kind) for kind in ("steps", "time"))
-    out: dict = {"n_pairs": len(seeds), "missing": ""}
+    steps, time = (paired(a, b, kind) for kind in ("steps", "time"))
+    out: dict = {"n_pairs": len(a), "missing": ""}
     for kind, p in (("speedup", steps), ("time_speedup", time)):
         est = speedup(p, **kw)
         out.update({kind: est.value, f"{kind}_low": est.low, f"{kind}_high": est.high,
@@ -79,8 +78,8 @@ def compare(a_runs: pd.DataFrame, b_runs: pd.DataFrame, n_resamples: int = N_RES
     faster = prob_faster(steps, **kw)
     out.update(p_faster=faster.value, p_faster_low=faster.low, p_faster_high=faster.high)
     out["p_value"] = wilcoxon_p(steps.a, steps.b)
-    diff = mean_difference(a.loc[seeds, "test_at_best"].astype(float),
-                           b.loc[seeds, "test_at_best"].astype(float), **kw)
+    diff = mean_difference(a["test_at_best"].astype(float), b["test_at_best"].astype(float),
+                           **kw)
     out.update(test_diff=diff.value, test_diff_low=diff.low, test_diff_high=diff.high)
     return out
 
@@ -121,11 +120,11 @@ def across_tasks(runs: pd.DataFrame, n_resamples: int = N_RESAMPLES,
     runs = add_keys(runs)
     pairs: dict[str, list[Paired]] = {"steps": [], "time": []}
     for _, group in runs.groupby("setting_key", sort=True):
-        a, b = group[group["variant"] == ATTENTION], group[group["variant"] == BASELINE]
-        for kind in pairs:
-            p = paired(a, b, kind) if len(a) and len(b) else None
-            if p is not None:
-                pairs[kind].append(p)
+        a, b = seed_pairs(group[group["variant"] == ATTENTION],
+                          group[group["variant"] == BASELINE])
+        if len(a):
+            for kind in pairs:
+                pairs[kind].append(paired(a, b, kind))
     out = {"settings": len(pairs["steps"])}
     for kind, name in (("steps", "geomean_speedup"), ("time", "geomean_time_speedup")):
         est = geometric_mean_speedup(pairs[kind], n_resamples, seed)

@@ -146,8 +146,7 @@ def profile_figure(table: pd.DataFrame, out: Path) -> list[Path]:
 def forest_figure(table: pd.DataFrame, across: dict, out: Path) -> list[Path]:
     """Speedup of attention over the baseline per setting with 95% CIs, and the geometric
     mean across settings; log x axis, 1 = no speedup."""
-    rows = table[table.get("speedup", pd.Series(dtype=float)).notna()] \
-        if "speedup" in table else table.iloc[:0]
+    rows = table[table["speedup"].notna()] if "speedup" in table else table.iloc[:0]
     fig, axes = plt.subplots(1, 2, figsize=(12, 1.8 + 0.45 * (len(rows) + 1)),
                              constrained_layout=True, squeeze=False)
     markers = {">=": ">", "<=": "<", "?": "x", "": "o"}

@@ -38,13 +38,13 @@ def load_runs(source: str, group: str | None = None, tags: Sequence[str] = (),
 
 
 def run_group(run_dir: str) -> str | None:
-    """A local run's experiment (its W&B group): ``experiment`` or ``logger.group`` of its
-    ``config.yaml``, else the task name (as W&B logging does)."""
+    """A local run's experiment (its W&B group): ``logger.group`` or ``experiment`` of its
+    ``config.yaml``, else the task name (the order W&B logging uses)."""
     path = Path(run_dir) / "config.yaml"
     if not path.exists():
         return None
     cfg = OmegaConf.load(path)
-    return (OmegaConf.select(cfg, "experiment") or OmegaConf.select(cfg, "logger.group")
+    return (OmegaConf.select(cfg, "logger.group") or OmegaConf.select(cfg, "experiment")
             or OmegaConf.select(cfg, "task.name"))
 
 

@@ -38,10 +38,10 @@ def fmt_number(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
-def fmt_steps_iqr(row: pd.Series, v: str, kind: str = "steps") -> str:
-    b = row.get(f"{v}.{kind}_budget")
-    return (f"{fmt_steps(row[f'{v}.{kind}_median'], b)} "
-            f"[{fmt_steps(row[f'{v}.{kind}_q1'], b)}, {fmt_steps(row[f'{v}.{kind}_q3'], b)}]")
+def fmt_steps_iqr(row: pd.Series, v: str) -> str:
+    b = row.get(f"{v}.steps_budget")
+    return (f"{fmt_steps(row[f'{v}.steps_median'], b)} "
+            f"[{fmt_steps(row[f'{v}.steps_q1'], b)}, {fmt_steps(row[f'{v}.steps_q3'], b)}]")
 
 
 def fmt_mean_std(mean: float, std: float) -> str:
@@ -49,10 +49,10 @@ def fmt_mean_std(mean: float, std: float) -> str:
     return DASH if _nan(mean) else f"{mean:.3g} ± {std:.2g}"
 
 
-def fmt_ci(value: float, low: float, high: float, bound: str = "", digits: int = 2) -> str:
+def fmt_ci(value: float, low: float, high: float, bound: str = "") -> str:
     if _nan(value):
         return DASH
-    return f"{BOUND.get(bound, '')}{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{BOUND.get(bound, '')}{value:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def fmt_p(p: float) -> str:

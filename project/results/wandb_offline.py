@@ -130,8 +130,8 @@ def runs_table(raw: list[dict], source: str) -> pd.DataFrame:
 def curves_table(raw: list[dict]) -> pd.DataFrame:
     """Long curves table (as ``load_local_curves``) from the runs' W&B histories.
 
-    Validation rows are the history rows with a ``val/*`` value; ``train_time_s`` is not
-    logged to W&B, so it is NaN here (curves against seconds need the local ``metrics.csv``).
+    Validation rows are the history rows with a ``val/*`` value; ``train_time_s`` is the
+    training clock logged with them (NaN for runs logged before it was).
     """
     frames = []
     for run in raw:

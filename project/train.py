@@ -34,7 +34,13 @@ from project.module import PoolingTaskModule
 from project.run_summary import SUMMARY_NAME, summarize_run, write_json_atomic
 
 # Overrides that do not change what is measured (where, how it is logged or run, the seed).
-NOT_CELL_PREFIXES = ("seed", "run_dir", "resume", "logger", "trainer", "hydra")
+NOT_CELL_PREFIXES = ("seed", "run_dir", "resume", "logger", "hydra")
+# Trainer settings that change how a run executes, not what it measures (trainer.max_steps,
+# precision or the evaluation grid do change it).
+RUN_MECHANICS = {"trainer", "trainer.accelerator", "trainer.devices", "trainer.num_threads",
+                 "trainer.keep_freed_memory", "trainer.enable_progress_bar",
+                 "trainer.progress_bar_refresh", "trainer.log_every_n_steps",
+                 "trainer.checkpoint_every_n_steps"}
 
 
 NUMERIC_KEYS = {  # key -> required type, checked before anything is built
@@ -79,7 +85,8 @@ def is_cell_override(override: str) -> bool:
     """Whether a command-line override changes the cell (``task.seq_len=500`` does;
     ``seed=1``, ``trainer.num_threads=1`` and ``task=adding``, already named, do not)."""
     key = override.split("=", 1)[0].lstrip("+~")
-    return key not in ("task", "model") and key.split(".")[0] not in NOT_CELL_PREFIXES
+    return (key not in ("task", "model", *RUN_MECHANICS)
+            and key.split(".")[0] not in NOT_CELL_PREFIXES)
 
 
 def cell_name(cfg: DictConfig) -> str:
@@ -138,7 +145,7 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
         raise PermissionError(f"run folder {run_dir} is not writable")
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
-    if cfg.trainer.get("keep_freed_memory", False):
+    if cfg.trainer.keep_freed_memory:
         keep_freed_memory()
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -232,7 +239,8 @@ def main(cfg: DictConfig) -> dict | None:
         summary = train(cfg)
     except SIGTERMException:
         last = Path(cfg.run_dir) / "checkpoints" / "last.ckpt"
-        step = torch.load(last, weights_only=True)["global_step"] if last.exists() else 0
+        step = (torch.load(last, map_location="cpu", weights_only=True)["global_step"]
+                if last.exists() else 0)
         print(f"stopped by SIGTERM; resume point {last} (step {step}): rerun the same command "
               "to continue", file=sys.stderr)
         sys.exit(143)

@@ -135,7 +135,8 @@ def build_wandb_logger(cfg: DictConfig, run_dir: Path) -> WandbLogger:
     except wandb.errors.Error as e:
         if mode != "online":
             raise
-        print(f"wandb: online init failed ({str(e).splitlines()[0]}); logging offline into "
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        print(f"wandb: online init failed ({reason}); logging offline into "
               "the run folder")
         wandb.teardown()  # release the failed attempt's run id in W&B's service
         logger = make_logger(cfg, run_dir, "offline")

@@ -54,6 +54,14 @@ def test_summary_agrees_with_the_metrics_csv(tmp_path, tiny_adding):
     assert 0 <= summary["auc"] <= 1 and summary["test_at_best"] is not None
 
 
+def test_every_evaluation_row_carries_the_training_loss_of_the_step_before(tmp_path, tiny_adding):
+    # evaluations every 20 steps, train/loss logged every 100: the step before each evaluation
+    # must still log it, or metrics.csv would carry a stale or missing loss
+    train(compose_train([*tiny_adding, "trainer.log_every_n_steps=100"], tmp_path))
+    rows = read_metrics_csv(tmp_path / "metrics.csv")
+    assert [math.isfinite(r.get("train/loss", math.nan)) for r in rows] == [False, True, True, True]
+
+
 def test_a_run_that_reaches_its_target_stops_there_with_a_consistent_step(tmp_path, tiny_adding):
     # Target: a validation MSE any trained model beats quickly; stop_at_target ends the run.
     summary = train(compose_train([*tiny_adding, "task.val_metric=val/mse", "task.direction=min",

@@ -52,14 +52,16 @@ class SplitSource:
         """Resolve the source and read each of its splits once."""
         from project.data.sources import read_tables, resolve_source
 
-        source = resolve_source(self.name, dict(self.files), self.path, self.offline_subdir,
+        source = resolve_source(self.name, self.files, self.path, self.offline_subdir,
                                 self.hub_id, self.hub_config)
-        return read_tables(source)
+        tables = read_tables(source)
+        if "train" not in tables:
+            raise ValueError(f"{self.name}: no train split in {source.describe()} "
+                             f"(found {sorted(tables)})")
+        return tables
 
     def carve(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         """Train, val and test, carving the missing ones out of train."""
-        if "train" not in tables:
-            raise ValueError(f"{self.name}: no train split (found {sorted(tables)})")
         return carve_splits(tables, self.val_fraction, self.test_fraction, self.split_seed,
                             self.name)
 

@@ -167,23 +167,29 @@ def loop(pending: list[Job], running: list[Job], failed: list[Job], workers: int
 STALE_SECTIONS = ("task", "model", "optimizer", "scheduler")
 
 
-def is_stale(job: Job) -> bool:
-    """A finished run whose saved config differs from what its overrides compose to now
-    (a task or model config was edited since): rerunning would silently keep old results."""
+def config_changed(config, run_dir: Path) -> bool:
+    """Whether ``run_dir/config.yaml`` differs from ``config`` in what it measures (task,
+    model, optimizer, scheduler); False when there is no saved config."""
     from omegaconf import OmegaConf
 
-    saved_path = job.run_dir / "config.yaml"
-    if job.run.config is None or not saved_path.exists():
+    saved_path = Path(run_dir) / "config.yaml"
+    if not saved_path.exists():
         return False
     saved = OmegaConf.load(saved_path)
     for key in STALE_SECTIONS:
-        now = OmegaConf.select(job.run.config, key)
+        now = OmegaConf.select(config, key)
         before = OmegaConf.select(saved, key)
         now = OmegaConf.to_container(now, resolve=True) if OmegaConf.is_config(now) else now
         before = OmegaConf.to_container(before) if OmegaConf.is_config(before) else before
         if now != before:
             return True
     return False
+
+
+def is_stale(job: Job) -> bool:
+    """A finished run whose saved config differs from what its overrides compose to now
+    (a task or model config was edited since): rerunning would silently keep old results."""
+    return job.run.config is not None and config_changed(job.run.config, job.run_dir)
 
 
 def write_manifest(out: Path, spec_path: Path, jobs: list[Job]) -> None:

@@ -57,16 +57,14 @@ def compose_cfg(overrides: list[str], run_dir: str):
         return compose("train", overrides=[*overrides, f"run_dir={run_dir}"])
 
 
-def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
-    """Trainer path: steps/s over the training clock, and over the whole ``fit`` wall time."""
+def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
+    """Trainer path: steps/s over the run's training clock."""
     with tempfile.TemporaryDirectory() as d:
         cfg = compose_cfg([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
                            f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
                            "trainer.num_threads=1"], d)
-        start = time.perf_counter()
         summary = train(cfg)
-        wall = time.perf_counter() - start
-    return steps / summary["train_time_s"], wall
+    return steps / summary["train_time_s"]
 
 
 def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
@@ -165,13 +163,14 @@ glibc's defaults in two fresh processes (see `project/cpu_allocator.py`).
 
 Where the targets are missed, and why (from profiling the suite path with cProfile):
 Lightning's per-step machinery (hook dispatch, the automatic-optimization closure, progress
-and logging bookkeeping) costs a fixed amount per step, which is a visible fraction only
-when a whole step takes a few milliseconds (USPS with its tiny patch model); the suite already
-avoids the avoidable parts (no per-step `self.log`, no per-step sync, CPU-only reseeding, its
-own batch transfer, a rarely refreshed progress bar). On the adding problem at T=500 the
-encoder is a 2 -> 100 linear layer, so attention's extra passes over the (batch, T, hidden)
-activations (scores forward, score-path backward, query gradient) are a large share of a
-step; with a richer encoder (SST-2, USPS) the same pooling costs little.
+and logging bookkeeping) costs a fixed amount per step, a visible fraction when a whole step
+takes a few milliseconds (SST-2 at ~7 ms, USPS with four 8x8 patches at ~2.7 ms); the suite
+already avoids the avoidable parts (no per-step `self.log`, no per-step sync, CPU-only
+reseeding, its own batch transfer, a rarely refreshed progress bar). On the adding problem at
+T=500 the encoder is a 2 -> 100 linear layer, so attention's extra passes over the (batch, T,
+hidden) activations (scores forward, score-path backward, query gradient) are a large share of
+a step; where the encoder does more work per position (SST-2's embeddings, USPS) the same
+pooling costs relatively less.
 """
 
 
@@ -229,11 +228,11 @@ def main() -> None:
         overrides, steps = TASKS[task]
         per_model = {}
         for model in ("attention", "baseline"):
-            raw, suite, walls, fetch = [], [], [], []
+            raw, suite, fetch = [], [], []
             for _ in range(args.repeats):
                 r, f = raw_steps_per_s(overrides, model, steps)
-                s, w = suite_steps_per_s(overrides, model, steps)
-                raw.append(r), fetch.append(f), suite.append(s), walls.append(w)
+                raw.append(r), fetch.append(f)
+                suite.append(suite_steps_per_s(overrides, model, steps))
             raw_m, suite_m = statistics.median(raw), statistics.median(suite)
             per_model[model] = {
                 "raw_steps_per_s": raw_m, "suite_steps_per_s": suite_m,

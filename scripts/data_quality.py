@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -23,9 +24,13 @@ for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(key, "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 
+import numpy as np  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 
+from project.convergence.censoring import km_median  # noqa: E402
+from project.results.tables import fmt_steps  # noqa: E402
+from project.sweep import config_changed  # noqa: E402
 from project.train import train  # noqa: E402
 
 # task -> (test metric, ">=" threshold or "naive" = below the naive last-value test MSE)
@@ -37,11 +42,11 @@ BAR = {
 MODELS = ("attention", "baseline")
 
 
-def compose_cfg(task: str, model: str, seed: int, run_dir: Path):
+def compose_cfg(task: str, model: str, seed: int, run_dir: Path, overrides: list[str] = ()):
     with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
         return compose("train", overrides=[f"task={task}", f"model={model}", f"seed={seed}",
                                            f"run_dir={run_dir}",
-                                           "trainer.enable_progress_bar=false"])
+                                           "trainer.enable_progress_bar=false", *overrides])
 
 
 def naive_test_mse(task: str) -> float:
@@ -92,8 +97,9 @@ def table(results: dict, seeds: list[int]) -> str:
             vals = [s["test_metrics"][metric] for s in runs]
             cells.append(fmt(vals))
             met.append(ok(statistics.median(vals)))
-            reached = [s["steps_to_target"] for s in runs]
-            steps.append(f"{statistics.median(reached):.0f} ({sum(s['reached'] for s in runs)}/"
+            reached = [s["reached"] for s in runs]
+            median = km_median(np.array([s["steps_to_target"] for s in runs], float), reached)
+            steps.append(f"{fmt_steps(median, runs[0]['budget_steps'])} ({sum(reached)}/"
                          f"{len(runs)})")
             secs.append(f"{statistics.median(s['wall_s'] for s in runs):.0f}")
         lines.append(f"| {task} | {metric} | {bar_text} | {cells[0]} | {cells[1]} | "
@@ -108,12 +114,17 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--root", type=Path, default=ROOT / "runs" / "data_quality")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "data_quality" / "table.md")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Hydra override for every run (repeatable); use with --root")
+    parser.add_argument("--rerun-stale", action="store_true",
+                        help="rerun finished runs whose task/model/optimizer config changed")
     parser.add_argument("--load-times", action="store_true",
                         help="only time each task's setup (read + tensorise) and exit")
     args = parser.parse_args()
     if args.load_times:
         print(load_times(args.tasks))
         return
+    started = time.perf_counter()
     results: dict = {}
     for task in args.tasks:
         results[task] = {m: [] for m in MODELS}
@@ -121,8 +132,14 @@ def main() -> None:
             for model in MODELS:
                 run_dir = args.root / task / model / f"seed{seed}"
                 wall_file = run_dir / "wall_s.txt"  # whole run: setup, training, evaluation
+                cfg = compose_cfg(task, model, seed, run_dir, args.set)
+                if config_changed(cfg, run_dir):
+                    if not args.rerun_stale:
+                        sys.exit(f"error: {run_dir} was made with a since-edited config; "
+                                 "pass --rerun-stale to rerun it")
+                    shutil.rmtree(run_dir)
                 start = time.perf_counter()
-                summary = dict(train(compose_cfg(task, model, seed, run_dir)))
+                summary = dict(train(cfg))
                 if not wall_file.exists():
                     wall_file.write_text(f"{time.perf_counter() - start:.1f}\n")
                 summary["wall_s"] = float(wall_file.read_text())
@@ -131,6 +148,8 @@ def main() -> None:
                       f"({summary['wall_s']:.0f} s)", flush=True)
     text = table(results, args.seeds)
     print(text)
+    print(f"{sum(len(v) for r in results.values() for v in r.values())} runs in "
+          f"{time.perf_counter() - started:.0f} s (finished runs are not rerun)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
 

@@ -33,7 +33,7 @@ mkdir -p "$figs"
 cp "$out"/report/main_table.{md,tex,csv} "$out"/report/*.png "$figs"/
 body=$(mktemp)
 {
-  echo "Command: \`scripts/reproduce_paper.sh --workers $workers${stale[*]:+ ${stale[*]}}\` (took ${took}s; sweep exit status $status)."
+  echo "Command: \`scripts/reproduce_paper.sh --workers $workers --out $out${stale[*]:+ ${stale[*]}}\` (took ${took}s; sweep exit status $status)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg); working tree at commit $(git rev-parse --short HEAD); date $(date -u +%Y-%m-%dT%H:%MZ)."
   echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`conf/sweep/paper.yaml\`); each task uses the budget, target and learning rate of its own \`conf/task/*.yaml\`."
   echo

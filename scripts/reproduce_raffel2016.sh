@@ -4,7 +4,8 @@
 #
 #   scripts/reproduce_raffel2016.sh                 # the full grid, T up to 10000: for a GPU
 #   scripts/reproduce_raffel2016.sh --max-T 1000    # 2 CPU cores, at most 30 minutes
-#   options: --workers N (default 2)  --out DIR  --table FILE
+#   options: --workers N (default 2)  --out DIR  --table FILE  --rerun-stale (rerun finished
+#            runs whose config changed since, e.g. after editing conf/sweep/raffel2016.yaml)
 #
 # --max-T 1000 or less uses the CPU profile: seeds 0,1; T <= 100 get 1000 batches, T >= 500
 # get 200 batches (a T=1000 batch costs ~15x a T=100 one), evaluation every 50 batches.
@@ -15,14 +16,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-max_t=10000; workers=2; out=""; table=""
+max_t=10000; workers=2; out=""; table=""; stale=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --max-T) max_t=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --table) table=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --rerun-stale) stale=(--rerun-stale); shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -37,11 +39,11 @@ if (( max_t <= 1000 )); then
   cpu=(--set seed=0,1 --set task.budget.val_every_n_steps=50)
   short=$(lengths 50 100); long=$(lengths 500 1000)
   if [[ -n $short ]]; then
-    python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
+    python -m project.sweep $spec --workers "$workers" --out "$out" "${stale[@]}" "${cpu[@]}" \
       --set "task.seq_len=$short" --set task.budget.max_steps=1000 || status=$?
   fi
   if [[ -n $long ]]; then
-    python -m project.sweep $spec --workers "$workers" --out "$out" "${cpu[@]}" \
+    python -m project.sweep $spec --workers "$workers" --out "$out" "${stale[@]}" "${cpu[@]}" \
       --set "task.seq_len=$long" --set task.budget.max_steps=200 || status=$?
   fi
 else
@@ -49,7 +51,7 @@ else
   profile="full spec: seeds 0-4; 20000 batches; evaluation every 100 batches"
   gpu=()
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=(--set trainer=gpu); fi
-  python -m project.sweep $spec --workers "$workers" --out "$out" "${gpu[@]}" \
+  python -m project.sweep $spec --workers "$workers" --out "$out" "${stale[@]}" "${gpu[@]}" \
     --set "task.seq_len=$(lengths 50 100 500 1000 5000 10000)" || status=$?
 fi
 (( status == 2 )) && exit 2
@@ -64,7 +66,7 @@ mkdir -p docs/results/raffel2016
 cp "$table" "${table%.md}.csv" docs/results/raffel2016/
 body=$(mktemp)
 {
-  echo "Command: \`scripts/reproduce_raffel2016.sh${max_arg:+ $max_arg} --workers $workers\` (took ${took}s, sweep exit status $status)."
+  echo "Command: \`scripts/reproduce_raffel2016.sh${max_arg:+ $max_arg} --workers $workers --out $out\` (took ${took}s, sweep exit status $status)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg); working tree at commit $(git rev-parse --short HEAD); date $(date -u +%Y-%m-%dT%H:%MZ)."
   echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\`; $profile."
   echo

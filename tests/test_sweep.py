@@ -106,7 +106,8 @@ def test_overrides_are_what_wandb_agent_passes_and_folders_are_deterministic():
     runs = check(spec_dict(model={"values": ["attention", "baseline"]},
                            seed={"values": [0, 1]}))
     first = [run_dir_for(Path("o"), r) for r in runs]
-    assert first == [run_dir_for(Path("o"), r) for r in runs]
+    assert first[0] == Path("o/adding/attention/seed0/task.budget.max_steps=100,"
+                            "task.budget.val_every_n_steps=50,task.seq_len=20")
     assert len(set(first)) == 4
     assert first[0].parts[:4] == ("o", "adding", "attention", "seed0")
 
@@ -173,7 +174,7 @@ def test_sigkill_mid_sweep_then_rerun_gives_each_run_exactly_once(tmp_path):
                                           **{"task.budget.max_steps": {"value": 300}}))
     out = tmp_path / "runs"
     proc = sweep(spec, out, start_new_session=True)  # its own process group, as from a shell
-    deadline = time.monotonic() + 300
+    deadline, mid = time.monotonic() + 300, []
     while time.monotonic() < deadline and proc.poll() is None:
         mid = [c for c in out.rglob("last.ckpt") if not (c.parent.parent / "summary.json").exists()]
         if mid:
@@ -181,6 +182,7 @@ def test_sigkill_mid_sweep_then_rerun_gives_each_run_exactly_once(tmp_path):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the runner and every training run it started
     proc.wait()
+    assert mid, "no run had checkpointed before the kill"
     for path in summaries(out):  # whatever finished before the kill is complete JSON
         json.loads(path.read_text())
     assert len(summaries(out)) < 4, "the sweep finished before it could be killed"
@@ -188,8 +190,7 @@ def test_sigkill_mid_sweep_then_rerun_gives_each_run_exactly_once(tmp_path):
     rerun = sweep(spec, out)
     log, _ = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, log
-    if mid:  # a run killed after its first checkpoint continues from it
-        assert "resumed" in log, log
+    assert "resumed" in log, log  # a run killed after its first checkpoint continues from it
     runs = load_local_runs(out)
     assert len(runs) == 4
     assert not runs.duplicated(["model", "seed"]).any()

@@ -19,7 +19,8 @@ import numpy as np
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+from project.compose import CONF_DIR
+
 TRAIN_CONFIG = "train"
 TRAIN_MODULE = "project.train"
 ARGS_MACRO = "${args_no_hyphens}"

@@ -35,11 +35,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import torch  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from project.build import build_network  # noqa: E402
+from project.compose import compose_train  # noqa: E402
 from project.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.train import train  # noqa: E402
 
@@ -52,15 +52,10 @@ TASKS = {
 }
 
 
-def compose_cfg(overrides: list[str], run_dir: str):
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        return compose("train", overrides=[*overrides, f"run_dir={run_dir}"])
-
-
 def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
     """Trainer path: steps/s over the run's training clock."""
     with tempfile.TemporaryDirectory() as d:
-        cfg = compose_cfg([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
+        cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
                            f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
                            "trainer.num_threads=1"], d)
         summary = train(cfg)
@@ -70,7 +65,7 @@ def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
 def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
     """Hand-written loop over the same DataModule batches and network: steps/s, and the time
     spent fetching batches alone (for the data share)."""
-    cfg = compose_cfg([*overrides, f"model={model}"], "/tmp/unused")
+    cfg = compose_train([*overrides, f"model={model}"], "/tmp/unused")
     torch.set_num_threads(1)
     dm = instantiate(cfg.task.data, seed=cfg.seed)
     dm.setup("fit")

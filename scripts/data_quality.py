@@ -25,9 +25,9 @@ for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
 os.environ.setdefault("WANDB_MODE", "offline")
 
 import numpy as np  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 
+from project.compose import compose_train  # noqa: E402
 from project.convergence.censoring import km_median  # noqa: E402
 from project.results.tables import fmt_steps  # noqa: E402
 from project.sweep import config_changed  # noqa: E402
@@ -43,10 +43,8 @@ MODELS = ("attention", "baseline")
 
 
 def compose_cfg(task: str, model: str, seed: int, run_dir: Path, overrides: list[str] = ()):
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        return compose("train", overrides=[f"task={task}", f"model={model}", f"seed={seed}",
-                                           f"run_dir={run_dir}",
-                                           "trainer.enable_progress_bar=false", *overrides])
+    return compose_train([f"task={task}", f"model={model}", f"seed={seed}",
+                          "trainer.enable_progress_bar=false", *overrides], run_dir)
 
 
 def naive_test_mse(task: str) -> float:

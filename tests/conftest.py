@@ -6,11 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from project.compose import CONF_DIR
+from project.compose import compose_train as compose_config
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+CONF = CONF_DIR
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,9 +22,8 @@ TINY = ["trainer.enable_progress_bar=false", "trainer.num_threads=1"]
 
 
 def compose_train(overrides: list[str], run_dir: Path | str) -> DictConfig:
-    """The real ``train`` config with ``overrides``, writing into ``run_dir``."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return compose("train", overrides=[*TINY, *overrides, f"run_dir={run_dir}"])
+    """The real ``train`` config with ``overrides``, shrunk to one thread and no bar."""
+    return compose_config([*TINY, *overrides], run_dir)
 
 
 @pytest.fixture

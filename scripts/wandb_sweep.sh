@@ -13,8 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,13p' "$0"; exit 2; }
+usage() { sed -n '2,12p' "$0"; exit "${1:-2}"; }
 [[ $# -ge 1 ]] || usage
+[[ $1 == -h || $1 == --help ]] && usage 0
 spec=$1; shift
 agents=""; project=${WANDB_PROJECT:-attention-backprop}; entity=${WANDB_ENTITY:-}
 count=""; sets=()
@@ -25,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --entity) entity=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
     --set) sets+=(--set "$2"); shift 2 ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done

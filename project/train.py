@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from project.build import build_network
+from project.models.build import build_network
 from project.checkpointing import BestCheckpoint, LastCheckpoint, check_checkpoint
 from project.cpu_allocator import keep_freed_memory
 from project.convergence.callback import ConvergenceTracker

@@ -38,7 +38,7 @@ import torch  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from project.build import build_network  # noqa: E402
+from project.models.build import build_network  # noqa: E402
 from project.compose import compose_train  # noqa: E402
 from project.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.train import train  # noqa: E402

@@ -10,7 +10,7 @@ import torch
 from hydra.utils import instantiate
 from PIL import Image
 
-from project.build import build_network
+from project.models.build import build_network
 from project.models.image_features import ConvFeatures, PatchFeatures
 from project.train import train
 from tests.conftest import compose_train

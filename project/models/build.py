@@ -22,7 +22,8 @@ FEATURES: dict[str, Callable[[dict, DataSpec], nn.Module]] = {
 
 
 def build_network(net: dict, model: dict, spec: DataSpec) -> PoolingNetwork:
-    """Features, shared layers and head from ``task.net``; pooling from ``model``.
+    """Features, shared layers and head from ``task.net``; pooling from ``model`` (its
+    ``pooling`` key and that pooling's own hyperparameters, see ``pooling.build_pooling``).
 
     Call under a fixed seed: shared layers are created before the pooling, so every pooling
     gets the same shared initial weights.
@@ -36,13 +37,13 @@ def build_network(net: dict, model: dict, spec: DataSpec) -> PoolingNetwork:
         features,
         hidden=int(net["hidden"]),
         out_dim=spec.num_outputs,
-        pooling=model["pooling"],
-        heads=int(model.get("heads", 1)),
-        score=model.get("score", "dot"),
-        seed_literal=bool(model.get("seed_literal", False)),
+        pooling=model,
         activation=net.get("activation", "relu"),
         head_hidden=int(net.get("head_hidden", 0)),
         dropout=float(net.get("dropout", 0.0)),
         positional=bool(net.get("positional", False)),
         max_len=max_len,
+        output_activation=net.get("output_activation", "none"),
+        init=net.get("init", "default"),
+        fused=net.get("fused", "auto"),
     )

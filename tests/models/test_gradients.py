@@ -14,8 +14,9 @@ from project.models.network import PoolingNetwork
 
 def setup(seed_literal: bool):
     torch.manual_seed(3)
-    net = PoolingNetwork(VectorFeatures(3), hidden=6, out_dim=1, pooling="attention",
-                         activation="tanh", seed_literal=seed_literal).double()
+    net = PoolingNetwork(VectorFeatures(3), hidden=6, out_dim=1,
+                         pooling={"pooling": "attention", "seed_literal": seed_literal},
+                         activation="tanh").double()
     x = torch.randn(2, 5, 3, dtype=torch.float64)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
     y = torch.randn(2, 1, dtype=torch.float64)

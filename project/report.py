@@ -1,60 +1,25 @@
 """Report: ``python -m project.report SOURCE --out DIR``.
 
-Turns finished runs into the main table of PROTOCOL.md (Markdown, LaTeX booktabs, CSV), the
-figures (validation curves, performance profile, speedup forest plot; PNG and SVG) and one
+Turns finished runs into the main table of docs/protocol.md (Markdown, LaTeX booktabs, CSV),
+the figures (validation curves, performance profile, speedup forest plot; PNG and SVG) and one
 self-contained ``report.html``; prints the Markdown table and the path of the HTML file.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from project.convergence.bootstrap import N_RESAMPLES, SEED
-from project.convergence.profiles import profile_score
-from project.results.auto_target import apply_auto_target
-from project.results.cells import add_keys
-from project.results.comparison import across_tasks, comparison_table, profile_times
-from project.results.figures import curve_figures, forest_figure, profile_figure
-from project.results.html import write_html
-from project.results.sources import load_runs
-from project.results.tables import fmt_ci, main_table, to_latex, to_markdown
-
-NOTES = [
-    "Steps to target: first evaluation step meeting the target; a run that never does is "
-    "censored at its budget and never counts as reaching it (median and quartiles are "
-    "Kaplan-Meier; '>B' = censored beyond budget B).",
-    "Speedup = baseline median / attention median (>1: attention is faster); 95% percentile "
-    "bootstrap CI over seed pairs ({n_resamples:,} resamples, seed {seed}). A censored "
-    "median counts as the budget: "
-    "'≥' marks a lower bound (baseline censored), '≤' an upper bound (attention censored).",
-    "P(faster): fraction of seed pairs where attention needs strictly fewer steps, ties half; "
-    "evidence of a gain when its CI lies above 0.5.",
-    "p: two-sided Wilcoxon signed-rank test on paired log step ratios, Holm-corrected across "
-    "settings (with n seed pairs the smallest possible p is 2/2^n: 0.25 for 3, 0.031 for 6).",
-    "Test: the test metric of the checkpoint with the best validation value, mean ± std over "
-    "seeds.",
-]
-
-
-def notes(n_resamples: int, seed: int, target: str) -> list[str]:
-    """The definitions printed under the table, with this report's bootstrap settings."""
-    out = [n.format(n_resamples=n_resamples, seed=seed) for n in NOTES]
-    if target == "auto":
-        out.insert(0, "Target (auto): per setting, the median over seeds of the baseline's best "
-                      "validation value; steps to target re-derived from each run's curve.")
-    return out
+from project.cli import user_error
+from project.stats.bootstrap import N_RESAMPLES, SEED
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m project.report", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="SOURCE: DIR (local run folders, found by summary.json), wandb-offline:DIR "
+        epilog="SOURCE: DIR (local run folders, found by their summaries), wandb-offline:DIR "
                "(W&B offline run files under DIR), or wandb:ENTITY/PROJECT (W&B API; filters "
                "--group, --tag, --state).")
     p.add_argument("source", metavar="SOURCE", help="DIR, wandb-offline:DIR or "
@@ -72,77 +37,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def across_text(across: dict, table: pd.DataFrame) -> str:
-    """One line: geometric-mean speedups and performance-profile scores."""
-    if not across["settings"]:
-        return "Across settings: no setting has runs of both attention and baseline."
-    steps, time = (fmt_ci(*(across[f"{name}{end}"] for end in ("", "_low", "_high")))
-                   for name in ("geomean_speedup", "geomean_time_speedup"))
-    parts = [f"Across {across['settings']} setting(s): geometric-mean speedup {steps} on steps, "
-             f"{time} on time (95% CI, seeds resampled within settings)."]
-    for kind in ("steps", "time"):
-        variants, times = profile_times(table, kind)
-        if times.size:
-            scores = ", ".join(f"{v} {s:.2f}" for v, s in zip(variants, profile_score(times)))
-            parts.append(f"Performance-profile score ({kind}): {scores}.")
-    return " ".join(parts)
-
-
-def build_report(source: str, out: Path, group: str | None = None, tags: list[str] = (),
-                 state: str | None = "finished", n_resamples: int = N_RESAMPLES,
-                 seed: int = SEED, target: str = "config") -> dict:
-    """Load the runs of ``source`` and write every report file into ``out``."""
-    runs, curves = load_runs(source, group, tags, state)
-    return write_report(runs, curves, out, source, n_resamples, seed, target)
-
-
-def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: str,
-                 n_resamples: int = N_RESAMPLES, seed: int = SEED,
-                 target: str = "config") -> dict:
-    """Write every report file into ``out``; return their paths and the Markdown table."""
-    if runs.empty:
-        raise LookupError(f"no finished runs in {source} (a finished run folder holds "
-                          "summary.json)")
-    if target == "auto":
-        runs = apply_auto_target(runs, curves)
-        if runs.empty:
-            raise LookupError("target=auto: no setting has baseline runs")
-    out.mkdir(parents=True, exist_ok=True)
-    table = comparison_table(runs, n_resamples, seed)
-    across = across_tasks(runs, n_resamples, seed)
-    main = main_table(table, auto_target=target == "auto")
-    markdown = to_markdown(main)
-    files = {"markdown": out / "main_table.md", "latex": out / "main_table.tex",
-             "csv": out / "main_table.csv", "runs_csv": out / "runs.csv",
-             "across_csv": out / "across_tasks.csv"}
-    files["markdown"].write_text(markdown)
-    files["latex"].write_text(to_latex(main, "Attention vs baseline: steps to target, "
-                                             "speedup and test metric over seeds."))
-    table.to_csv(files["csv"], index=False)
-    runs.to_csv(files["runs_csv"], index=False)
-    pd.DataFrame([across]).to_csv(files["across_csv"], index=False)
-    keyed = add_keys(runs)
-    figures = curve_figures(keyed, curves, out) + profile_figure(table, out) + \
-        forest_figure(table, across, out)
-    across_line = across_text(across, table)
-    files["html"] = write_html(out / "report.html", title="Attention vs mean pooling: "
-                               "convergence report", source=source, main=main,
-                               across=across_line, notes=notes(n_resamples, seed, target),
-                               figures=[f for f in figures if f.suffix == ".png"], runs=runs)
-    return {"files": files, "figures": figures, "markdown": markdown, "across": across_line,
-            "table": table}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from project.analysis.report import build_report
+
     try:
         result = build_report(args.source, args.out, args.group, args.tag, args.state,
                               args.resamples, args.seed, args.target)
     except (LookupError, FileNotFoundError, ValueError) as e:
-        if os.environ.get("SUITE_DEBUG"):
-            raise
-        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 1
+        return user_error(e)
     print(result["markdown"])
     print(result["across"])
     print(f"report: {result['files']['html'].resolve()}")

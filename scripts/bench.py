@@ -38,10 +38,11 @@ import torch  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
+from project import run_folder  # noqa: E402
 from project.models.build import build_network  # noqa: E402
-from project.compose import compose_train  # noqa: E402
-from project.cpu_allocator import keep_freed_memory  # noqa: E402
-from project.train import train  # noqa: E402
+from project.training.compose import compose_train  # noqa: E402
+from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
+from project.training.run import train  # noqa: E402
 
 # task -> (extra overrides, measured steps)
 TASKS = {
@@ -102,7 +103,7 @@ def peak_memory_mb(overrides: list[str], model: str) -> float:
                "task.budget.max_steps=20", "task.budget.val_every_n_steps=20",
                "trainer.enable_progress_bar=false", "trainer.num_threads=1", f"run_dir={d}"]
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-        return json.loads((Path(d) / "summary.json").read_text())["peak_mem_mb"]
+        return run_folder.read_summary(d)["peak_mem_mb"]
 
 
 def sweep_runs_per_min(workers: int) -> float:
@@ -114,7 +115,7 @@ def sweep_runs_per_min(workers: int) -> float:
         start = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
         elapsed = time.perf_counter() - start
-        runs = len(list(Path(d).rglob("summary.json")))
+        runs = len(run_folder.find_run_dirs(d))
     return runs / (elapsed / 60)
 
 
@@ -154,7 +155,7 @@ Lightning hook around a step; the step-0 and final evaluations excluded). *data 
 time to fetch the same number of batches alone, divided by the suite's step time. *peak MB*
 is the maximum RSS of a separate short `project.train` process. Every row runs with
 `keep_freed_memory` on, as the suite does by default; the allocator table compares it with
-glibc's defaults in two fresh processes (see `project/cpu_allocator.py`).
+glibc's defaults in two fresh processes (see `project/training/cpu_allocator.py`).
 
 Where the targets are missed, and why (from profiling the suite path with cProfile):
 Lightning's per-step machinery (hook dispatch, the automatic-optimization closure, progress

@@ -3,7 +3,8 @@
     HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline \
         nice -n 10 python scripts/data_quality.py --out runs/data_quality/table.md
 
-Runs go to ``runs/data_quality/<task>/<model>/seed<s>`` (a finished run is not rerun), then a
+Runs go through the sweep backend (``project.sweeps``) into ``runs/data_quality/<run folder>``
+(a finished run is not rerun), then a
 Markdown table of test metrics (median over seeds, per-seed values in brackets) is printed
 and written to ``--out``, with the bar and, for ETTh1, the naive last-value forecast's MSE.
 """
@@ -27,11 +28,17 @@ os.environ.setdefault("WANDB_MODE", "offline")
 import numpy as np  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 
-from project.compose import compose_train  # noqa: E402
-from project.convergence.censoring import km_median  # noqa: E402
-from project.results.tables import fmt_steps  # noqa: E402
-from project.sweep import config_changed  # noqa: E402
-from project.train import train  # noqa: E402
+from project.training.compose import compose_train  # noqa: E402
+from project.stats.censoring import km_median  # noqa: E402
+from project.analysis.render.tables import fmt_steps  # noqa: E402
+import yaml  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from project import run_folder  # noqa: E402
+from project.cli import user_error  # noqa: E402
+from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
+from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads  # noqa: E402
+from project.sweeps.spec import parse_spec  # noqa: E402
 
 # task -> (test metric, ">=" threshold or "naive" = below the naive last-value test MSE)
 BAR = {
@@ -40,6 +47,7 @@ BAR = {
     "italypower": ("test/acc", 0.90), "etth1": ("test/mse", "naive"),
 }
 MODELS = ("attention", "baseline")
+COMMAND = ["${env}", "${interpreter}", "-m", "project.train", "${args_no_hyphens}"]
 
 
 def compose_cfg(task: str, model: str, seed: int, run_dir: Path, overrides: list[str] = ()):
@@ -78,7 +86,7 @@ def fmt(values: list[float]) -> str:
 def table(results: dict, seeds: list[int]) -> str:
     lines = [f"| task | test metric | bar | attention median [seeds {', '.join(map(str, seeds))}] "
              "| baseline median [seeds] | steps to target att / base (median) "
-             "| s per run att / base | bar met |",
+             "| training s per run att / base | bar met |",
              "|---|---|---|---|---|---|---|---|"]
     for task, (metric, bar) in BAR.items():
         if task not in results:
@@ -99,7 +107,7 @@ def table(results: dict, seeds: list[int]) -> str:
             median = km_median(np.array([s["steps_to_target"] for s in runs], float), reached)
             steps.append(f"{fmt_steps(median, runs[0]['budget_steps'])} ({sum(reached)}/"
                          f"{len(runs)})")
-            secs.append(f"{statistics.median(s['wall_s'] for s in runs):.0f}")
+            secs.append(f"{statistics.median(s['train_time_s'] for s in runs):.0f}")
         lines.append(f"| {task} | {metric} | {bar_text} | {cells[0]} | {cells[1]} | "
                      f"{' / '.join(steps)} | {' / '.join(secs)} | "
                      f"{'yes' if all(met) else 'NO'} |")
@@ -114,6 +122,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "data_quality" / "table.md")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a Hydra override for every run (repeatable); use with --root")
+    parser.add_argument("--workers", type=int, default=2, help="parallel runs (default 2)")
     parser.add_argument("--rerun-stale", action="store_true",
                         help="rerun finished runs whose task/model/optimizer config changed")
     parser.add_argument("--load-times", action="store_true",
@@ -123,27 +132,29 @@ def main() -> None:
         print(load_times(args.tasks))
         return
     started = time.perf_counter()
+    spec = parse_spec({"method": "grid", "command": COMMAND, "parameters": {
+        "task": {"values": args.tasks}, "model": {"values": list(MODELS)},
+        "seed": {"values": args.seeds}, **{k: {"value": yaml.safe_load(v)} for k, v in
+                                         (item.split("=", 1) for item in args.set)}}})
+    try:
+        plan = split_finished(plan_runs(spec, args.root))
+    except ValueError as e:
+        sys.exit(user_error(e))
+    if plan.stale and not args.rerun_stale:
+        sys.exit(user_error(f"{plan.stale[0].run_dir} was made with a since-edited config; "
+                            "pass --rerun-stale to rerun it"))
+    for p in plan.stale:
+        shutil.rmtree(p.run_dir)
+    workers, threads = plan_threads(args.workers, None, cpu_count())
+    failed = ProcessBackend(workers, threads, Console()).execute(plan.todo + plan.stale)
+    if failed:
+        sys.exit(user_error(f"{len(failed)} runs failed, e.g. {failed[0].describe()}: "
+                            f"{failed[0].error}"))
     results: dict = {}
-    for task in args.tasks:
-        results[task] = {m: [] for m in MODELS}
-        for seed in args.seeds:
-            for model in MODELS:
-                run_dir = args.root / task / model / f"seed{seed}"
-                wall_file = run_dir / "wall_s.txt"  # whole run: setup, training, evaluation
-                cfg = compose_cfg(task, model, seed, run_dir, args.set)
-                if config_changed(cfg, run_dir):
-                    if not args.rerun_stale:
-                        sys.exit(f"error: {run_dir} was made with a since-edited config; "
-                                 "pass --rerun-stale to rerun it")
-                    shutil.rmtree(run_dir)
-                start = time.perf_counter()
-                summary = dict(train(cfg))
-                if not wall_file.exists():
-                    wall_file.write_text(f"{time.perf_counter() - start:.1f}\n")
-                summary["wall_s"] = float(wall_file.read_text())
-                results[task][model].append(summary)
-                print(f"{task} {model} seed={seed}: test {summary['test_metrics']} "
-                      f"({summary['wall_s']:.0f} s)", flush=True)
+    for p in plan_runs(spec, args.root):
+        summary = run_folder.read_summary(p.run_dir)
+        results.setdefault(summary["task"], {m: [] for m in MODELS})[summary["model"]].append(
+            summary)
     text = table(results, args.seeds)
     print(text)
     print(f"{sum(len(v) for r in results.values() for v in r.values())} runs in "

@@ -57,7 +57,7 @@ fi
 (( status == 2 )) && exit 2
 
 table=${table:-$out/table_raffel2016.md}
-python -m project.raffel_table "$out" --out "$table" || exit $?
+python -m project.analysis.raffel_table "$out" --out "$table" || exit $?
 took=$(( $(date +%s) - start ))
 echo "table: $table (per-lr cells: ${table%.md}.csv); took ${took}s"
 

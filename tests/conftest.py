@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
-from project.compose import CONF_DIR
-from project.compose import compose_train as compose_config
+from project.training.compose import CONF_DIR
+from project.training.compose import compose_train as compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = CONF_DIR

@@ -1,0 +1,133 @@
+"""Who a run is, computed once from its composed config (never from the command line).
+
+* *setting*: the task plus every value that changes what is measured, other than the model
+  (``task.*``, ``optimizer.*``, ``scheduler``, the measuring ``trainer.*`` keys), written as
+  the overrides that differ from the task's own config file;
+* *variant*: the model config plus its ``model.*`` overrides.
+
+A run launched by the CLI, the sweep runner, Hydra multirun or ``train(compose(...))`` gets
+the same identity, and its folder name derives from it. Runs of one setting with different
+variants and the same seed are paired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+# Top-level keys that never change what a run measures (where it runs, how it is logged).
+NOT_MEASURED = ("seed", "run_dir", "runs_root", "resume", "logger", "hydra", "experiment")
+# Trainer keys that change how a run executes, not what it measures.
+RUN_MECHANICS = ("accelerator", "devices", "num_threads", "keep_freed_memory",
+                 "enable_progress_bar", "progress_bar_refresh", "log_every_n_steps",
+                 "checkpoint_every_n_steps")
+NAME_LIMIT = 200  # longest readable override part of a folder name; longer ones are hashed
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """A run's task, model, seed and the overrides that make its setting and variant."""
+
+    task: str
+    model: str
+    seed: int
+    setting_overrides: tuple[str, ...] = field(default_factory=tuple)
+    variant_overrides: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def setting(self) -> str:
+        """``task`` or ``task[k=v,...]``: the condition under which variants are compared."""
+        return _label(self.task, self.setting_overrides)
+
+    @property
+    def variant(self) -> str:
+        """``model`` or ``model[model.k=v,...]``: what is compared within a setting."""
+        return _label(self.model, self.variant_overrides)
+
+    def folder(self) -> Path:
+        """``<task>/<model>/seed<seed>[/<sorted overrides>]``, relative to a runs root."""
+        import hashlib
+
+        rest = ",".join(sorted(self.setting_overrides + self.variant_overrides))
+        rest = rest.replace("/", "_")
+        if len(rest) > NAME_LIMIT:
+            rest = rest[:NAME_LIMIT - 13] + "-" + hashlib.sha1(rest.encode()).hexdigest()[:12]
+        folder = Path(self.task) / self.model / f"seed{self.seed}"
+        return folder / rest if rest else folder
+
+    def to_dict(self) -> dict[str, Any]:
+        """Structured fields for the run folder's config and summary."""
+        d = asdict(self)
+        d["setting_overrides"] = list(self.setting_overrides)
+        d["variant_overrides"] = list(self.variant_overrides)
+        return {**d, "setting": self.setting, "variant": self.variant}
+
+
+def _label(name: str, overrides: tuple[str, ...]) -> str:
+    return name + (f"[{','.join(overrides)}]" if overrides else "")
+
+
+def format_value(value: Any) -> str:
+    """A config value as a Hydra override writes it (``1e-3`` -> ``0.001``, lists in flow)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+
+
+def _leaves(node: Any, prefix: str) -> dict[str, Any]:
+    """Dotted leaf paths of a plain container (lists are leaves)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: node}
+
+
+def _plain(cfg: DictConfig, key: str) -> Any:
+    node = OmegaConf.select(cfg, key)
+    return OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
+
+
+def differences(cfg: DictConfig, reference: DictConfig, section: str) -> list[str]:
+    """``key=value`` for every leaf of ``section`` that ``cfg`` sets differently from (or in
+    addition to) ``reference``, interpolations compared unresolved (``${task.lr}`` stays)."""
+    now, ref = _plain(cfg, section), _plain(reference, section)
+    if not (isinstance(now, dict) and isinstance(ref, dict)):  # e.g. scheduler: null
+        return [] if now == ref else [f"{section}={format_value(now)}"]
+    now, ref = _leaves(now, section), _leaves(ref, section)
+    changed = [f"{k}={format_value(v)}" for k, v in now.items() if k not in ref or ref[k] != v]
+    removed = [f"~{k}" for k in ref if k not in now]
+    return sorted(changed + removed)
+
+
+@lru_cache(maxsize=64)
+def _reference(task: str, model: str) -> DictConfig:
+    from project.training.compose import compose_defaults
+
+    return compose_defaults([f"task={task}", f"model={model}"])
+
+
+def identity_of(cfg: DictConfig) -> RunIdentity:
+    """The identity of a composed ``train`` config (see the module docstring)."""
+    task, model = str(cfg.task.name), str(cfg.model.name)
+    try:
+        reference = _reference(task, model)
+    except Exception as e:  # noqa: BLE001 - Hydra raises several kinds for a missing option
+        raise ValueError(f"task.name={task!r} / model.name={model!r} must name their config "
+                         f"files conf/task/{task}.yaml and conf/model/{model}.yaml") from e
+    setting = differences(cfg, reference, "task") + differences(cfg, reference, "optimizer") \
+        + differences(cfg, reference, "scheduler")
+    setting += [o for o in differences(cfg, reference, "trainer")
+                if o.lstrip("~").split("=", 1)[0].split(".", 1)[1] not in RUN_MECHANICS]
+    variant = differences(cfg, reference, "model")
+    return RunIdentity(task, model, int(cfg.seed), tuple(sorted(setting)), tuple(variant))

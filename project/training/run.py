@@ -1,0 +1,192 @@
+"""Train one run: compose-checked config in, run folder and summary out.
+
+Validation runs on a fixed step grid, the test split is read once at the checkpoint with the
+best validation value, and the run folder (``project.run_folder``) is written as it goes,
+the summary last. Rerunning resumes from the last checkpoint; a finished run is returned.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import TQDMProgressBar
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from project import run_folder
+from project.models.build import build_network
+from project.run_identity import RunIdentity, identity_of
+from project.training.checkpointing import BestCheckpoint, LastCheckpoint, check_checkpoint
+from project.training.cpu_allocator import keep_freed_memory
+from project.training.loggers import build_logger, finish_logger
+from project.training.module import PoolingTaskModule
+from project.training.summary import summarize_run
+from project.training.tracker import ConvergenceTracker
+
+NUMERIC_KEYS = {  # key -> required type, checked before anything is built
+    "seed": int, "optimizer.lr": float, "task.target": float, "task.net.hidden": int,
+    "task.budget.max_steps": int, "task.budget.val_every_n_steps": int, "model.heads": int,
+    "trainer.checkpoint_every_n_steps": int, "trainer.num_threads": int,
+}
+
+
+def check_numbers(cfg: DictConfig) -> None:
+    """Numbers must be numbers: ``task.budget.max_steps=abc`` fails naming the key (a
+    pooling's own keys, such as ``model.heads``, only where the model has them)."""
+    for key, kind in NUMERIC_KEYS.items():
+        value = OmegaConf.select(cfg, key)
+        if value is None and key.startswith("model."):
+            continue
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is int:
+            ok = ok and float(value).is_integer()
+        if not ok:
+            name = "an integer" if kind is int else "a number"
+            raise ValueError(f"{key}={value!r} must be {name}")
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Fail before training, with one line, on values that cannot make a valid run."""
+    check_numbers(cfg)
+    task, budget = cfg.task, cfg.task.budget
+    if cfg.optimizer.lr <= 0:
+        raise ValueError(f"optimizer.lr={cfg.optimizer.lr} must be > 0")
+    if task.direction not in ("max", "min"):
+        raise ValueError(f"task.direction={task.direction!r}: expected max or min")
+    if task.val_metric.split("/", 1)[-1] not in task.metrics:
+        raise ValueError(f"task.val_metric={task.val_metric!r} is not among task.metrics "
+                         f"{list(task.metrics)}")
+    if budget.val_every_n_steps < 1 or budget.max_steps < budget.val_every_n_steps:
+        raise ValueError(f"budget: need 1 <= val_every_n_steps ({budget.val_every_n_steps}) "
+                         f"<= max_steps ({budget.max_steps})")
+    if budget.max_steps % budget.val_every_n_steps:
+        raise ValueError(f"budget.max_steps={budget.max_steps} must be a multiple of "
+                         f"val_every_n_steps={budget.val_every_n_steps} (a fixed step grid)")
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak GPU memory allocated, or this process's peak resident set size on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    status = Path("/proc/self/status")
+    if status.exists():  # VmHWM: this process's own high-water mark (ru_maxrss survives exec)
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux units: KiB
+
+
+def resolve_run_dir(cfg: DictConfig, identity: RunIdentity) -> Path:
+    """``cfg.run_dir``, or the folder the run's identity names under ``cfg.runs_root``."""
+    if cfg.run_dir is None:
+        with open_dict(cfg):
+            cfg.run_dir = str(Path(cfg.runs_root) / identity.folder())
+    return Path(cfg.run_dir)
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, logger,
+                  extra_callbacks: list[L.Callback] = ()) -> tuple[L.Trainer, BestCheckpoint]:
+    t = cfg.trainer
+    ckpt = BestCheckpoint(run_folder.checkpoint_dir(run_dir), monitor=cfg.task.val_metric,
+                          mode=cfg.task.direction)
+    last = LastCheckpoint(run_folder.last_checkpoint(run_dir), t.checkpoint_every_n_steps,
+                          t.val_every_n_steps)
+    # tracker first: its metrics row is written before the checkpoint of that step
+    callbacks = [tracker, last, ckpt, *extra_callbacks]
+    if t.enable_progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=t.progress_bar_refresh))
+    trainer = L.Trainer(
+        accelerator=t.accelerator, devices=t.devices, precision=t.precision,
+        max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps,
+        check_val_every_n_epoch=None, num_sanity_val_steps=0, log_every_n_steps=t.log_every_n_steps,
+        enable_progress_bar=bool(t.enable_progress_bar), enable_model_summary=False,
+        logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
+        deterministic=t.deterministic, inference_mode=False,
+    )
+    return trainer, ckpt
+
+
+def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
+    """Train one run and return its summary (also written to the run folder).
+
+    ``callbacks`` are added to the suite's own (tracker, checkpoints, progress bar).
+    """
+    check_config(cfg)
+    identity = identity_of(cfg)
+    run_dir = resolve_run_dir(cfg, identity)
+    if run_folder.is_finished(run_dir):
+        return run_folder.read_summary(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(run_dir, os.W_OK):
+        raise PermissionError(f"run folder {run_dir} is not writable")
+    if cfg.trainer.num_threads:
+        torch.set_num_threads(cfg.trainer.num_threads)
+    if cfg.trainer.keep_freed_memory:
+        keep_freed_memory()
+
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.task.data, seed=cfg.seed)
+    datamodule.setup("fit")
+    spec = datamodule.spec
+    torch.manual_seed(cfg.seed)  # the network's init depends on the seed alone (paired runs)
+    network = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
+                            OmegaConf.to_container(cfg.model, resolve=True), spec)
+    module = PoolingTaskModule(
+        network, task_type=spec.task_type, num_outputs=spec.num_outputs,
+        metrics=list(cfg.task.metrics),
+        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
+        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.scheduler else None,
+        max_steps=cfg.trainer.max_steps, seed=int(cfg.seed),
+    )
+    with open_dict(cfg):
+        cfg.identity = identity.to_dict()
+    run_folder.save_config(run_dir, cfg)
+
+    tracker = ConvergenceTracker(run_dir, cfg.task.val_metric, cfg.task.direction,
+                                 float(cfg.task.target), bool(cfg.task.stop_at_target))
+    logger = build_logger(cfg, run_dir)
+    summary = None
+    try:
+        summary = fit_and_summarize(cfg, run_dir, identity, datamodule, network, module,
+                                    tracker, logger, callbacks)
+    finally:
+        finish_logger(logger, summary)
+    return summary
+
+
+def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, datamodule,
+                      network, module, tracker, logger, callbacks: list[L.Callback]) -> dict:
+    """Fit (resuming if possible), test the best checkpoint, write the summary."""
+    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks)
+    last = run_folder.last_checkpoint(run_dir)
+    resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
+    if resume_from is not None:
+        check_checkpoint(last)
+    else:
+        run_folder.curve_path(run_dir).unlink(missing_ok=True)
+        trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+
+    test_metrics = None
+    if ckpt.best_model_path and not module.diverged:
+        result = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt.best_model_path,
+                              verbose=False, weights_only=True)
+        test_metrics = {k: float(v) for k, v in result[0].items()}
+    summary = summarize_run(
+        tracker.rows, identity=identity, params=sum(p.numel() for p in network.parameters()),
+        val_metric=cfg.task.val_metric, direction=cfg.task.direction,
+        target=float(cfg.task.target), budget=int(cfg.trainer.max_steps),
+        steps_trained=int(trainer.global_step), diverged=module.diverged,
+        test_metrics=test_metrics, train_time_s=tracker.train_time,
+        batch_size=datamodule.batch_size, peak_mem_mb=peak_memory_mb(module.device),
+        hparams={"lr": float(cfg.optimizer.lr), "batch_size": datamodule.batch_size,
+                 "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")},
+    )
+    run_folder.write_summary(run_dir, summary)
+    return summary
+
+

@@ -1,0 +1,47 @@
+"""A run's summary: the per-run figures of docs/protocol.md (written last into its run folder)."""
+
+from __future__ import annotations
+
+import math
+
+from project.run_identity import RunIdentity
+from project.stats.per_run import best_value, progress_auc, run_steps_to_target
+
+SUMMARY_FIELDS = (
+    "task", "model", "seed", "setting", "variant", "setting_overrides", "variant_overrides",
+    "params", "val_metric", "direction", "target",
+    "budget_steps", "steps_trained", "steps_to_target", "time_to_target", "reached", "auc",
+    "best_val", "final_val", "test_at_best", "test_metrics", "diverged", "step_time_ms",
+    "samples_per_s", "train_time_s", "peak_mem_mb", "hparams",
+)
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
+
+
+def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params: int, val_metric: str, direction: str, target: float, budget: int,
+                  steps_trained: int, diverged: bool, test_metrics: dict[str, float] | None,
+                  train_time_s: float, batch_size: int, peak_mem_mb: float,
+                  hparams: dict) -> dict:
+    """Every field of ``SUMMARY_FIELDS`` from the evaluation rows of the run's curve."""
+    steps = [int(r["step"]) for r in rows]
+    values = [r.get(val_metric, math.nan) for r in rows]
+    step, reached = run_steps_to_target(steps, values, target, direction, budget, diverged)
+    time_at = {int(r["step"]): r["train_time_s"] for r in rows}
+    test_name = "test/" + val_metric.split("/", 1)[1]
+    return {
+        **identity.to_dict(), "params": params,
+        "val_metric": val_metric, "direction": direction, "target": target,
+        "budget_steps": budget, "steps_trained": steps_trained,
+        "steps_to_target": step, "time_to_target": time_at[step] if reached else None,
+        "reached": reached, "auc": progress_auc(steps, values, target, budget) if rows else 0.0,
+        "best_val": _finite(best_value(values, direction)),
+        "final_val": _finite(values[-1]) if values else None,
+        "test_at_best": _finite((test_metrics or {}).get(test_name)),
+        "test_metrics": {k: _finite(v) for k, v in (test_metrics or {}).items()},
+        "diverged": diverged,
+        "step_time_ms": 1000 * train_time_s / steps_trained if steps_trained else None,
+        "samples_per_s": steps_trained * batch_size / train_time_s if train_time_s else None,
+        "train_time_s": train_time_s, "peak_mem_mb": peak_mem_mb, "hparams": hparams,
+    }

@@ -1,0 +1,100 @@
+"""Upload offline W&B runs, resumed ones with all their history:
+``python -m project.training.wandb_sync ROOT [--dry-run | --run]``.
+
+A run logged offline writes ``<run_dir>/wandb/offline-run-<YYYYMMDD_HHMMSS>-<id>/``; every
+resume (a requeued SLURM job, a rerun sweep) adds one more such *segment* with the same run
+id (``wandb_logging.py`` keeps the id in the run folder). With wandb 0.31 (no ``--append``
+flag any more) one ``wandb sync`` command that names every segment uploads them all into
+the one run: wandb-core groups the files by run (entity/project/id) and syncs each group's
+files one after another in order of their start time (``wandb sync --help``, option ``-n``;
+``core/internal/runsync/runsyncoperation.go``). Syncing the segments in separate commands,
+or only the newest, leaves holes in the run's history.
+
+W&B's own ``_step`` restarts at 0 in every offline segment; the suite's curves use
+``trainer/global_step`` as their x axis, which continues across segments.
+
+This module lists the segments under ROOT (a run folder, a sweep folder, any tree) and prints
+the one command, ``--dry-run`` passes it W&B's dry run (offline: what would be uploaded),
+``--run`` runs it (needs an API key: ``wandb sync`` never runs without one here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+SEGMENT = re.compile(r"^offline-run-(?P<time>\d{8}_\d{6})-(?P<id>[A-Za-z0-9_-]+)$")
+
+
+def offline_segments(root: str | Path) -> dict[str, list[Path]]:
+    """Run id -> its ``offline-run-*`` folders under ``root``, oldest first (by the start
+    time in the folder name, then by the ``.wandb`` file's age), runs by their first segment."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"no such folder: {root}")
+    found: dict[str, list[tuple[str, float, Path]]] = defaultdict(list)
+    for path in root.rglob("offline-run-*"):
+        match = SEGMENT.match(path.name)
+        if not match or not path.is_dir() or path.is_symlink():
+            continue
+        files = list(path.glob("*.wandb"))
+        age = min((f.stat().st_mtime for f in files), default=float("inf"))
+        found[match["id"]].append((match["time"], age, path))
+    runs = {rid: [p for *_, p in sorted(segs)] for rid, segs in found.items()}
+    return dict(sorted(runs.items(), key=lambda kv: (SEGMENT.match(kv[1][0].name)["time"],
+                                                     str(kv[1][0]))))
+
+
+def sync_command(root: str | Path, entity: str | None = None, project: str | None = None,
+                 dry_run: bool = False) -> list[str]:
+    """``wandb sync [-e E] [-p P] [--dry-run] SEGMENT...``: every segment of every offline run
+    under ``root`` in one command, each run's segments in start order."""
+    segments = [p for paths in offline_segments(root).values() for p in paths]
+    if not segments:
+        raise LookupError(f"no offline W&B runs (offline-run-*) under {root}")
+    return ["wandb", "sync", *(["-e", entity] if entity else []),
+            *(["-p", project] if project else []), *(["--dry-run"] if dry_run else []),
+            *map(str, segments)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m project.training.wandb_sync",
+                                description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("root", type=Path, help="run folder, sweep folder or any tree of them")
+    p.add_argument("-e", "--entity", help="upload to this entity (wandb sync -e)")
+    p.add_argument("-p", "--project", help="upload to this project (wandb sync -p)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true",
+                      help="run `wandb sync --dry-run` (works offline: lists what it would sync)")
+    mode.add_argument("--run", action="store_true", help="run the upload (needs an API key)")
+    args = p.parse_args(argv)
+
+    from project.cli import user_error
+
+    try:
+        runs = offline_segments(args.root)
+        command = sync_command(args.root, args.entity, args.project, args.dry_run)
+    except (LookupError, OSError) as e:
+        return user_error(e)
+    resumed = sum(len(s) > 1 for s in runs.values())
+    print(f"{len(runs)} offline run(s), {resumed} resumed "
+          f"({sum(map(len, runs.values()))} segments)", file=sys.stderr)
+    if args.run:
+        from project.training.wandb_logging import has_api_key
+
+        if not has_api_key():
+            return user_error("no W&B API key: run `wandb login`, then this command again")
+    if not (args.run or args.dry_run):
+        print(shlex.join(command))
+        return 0
+    return subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

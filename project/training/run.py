@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from project import run_folder
@@ -106,6 +107,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
         enable_progress_bar=bool(t.enable_progress_bar), enable_model_summary=False,
         logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
         deterministic=t.deterministic, inference_mode=False,
+        # on SLURM, submitit requeues (hydra_plugins/attention_backprop_submitit), not Lightning
+        plugins=[SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else None,
     )
     return trainer, ckpt
 

@@ -30,6 +30,18 @@ FUSED = ("auto", "on", "off")
 FUSED_MIN_POSITIONS = 64
 
 
+def init_raffel2016(module: nn.Module) -> None:
+    """Raffel & Ellis's init in creation order: every linear weight N(0, 1/fan_in), biases 0;
+    then a pooling's own parameters through its ``init_raffel2016`` (the attention query)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, std=1 / math.sqrt(layer.in_features))
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    if hasattr(module, "init_raffel2016"):
+        module.init_raffel2016()
+
+
 class PoolingNetwork(nn.Module):
     """Feed-forward pooling network (Raffel & Ellis 2016) with an exchangeable pooling layer.
 
@@ -77,26 +89,17 @@ class PoolingNetwork(nn.Module):
                                   nn.Linear(head_hidden or hidden, out_dim))
         self.output_activation = (nn.LeakyReLU(LEAKY_SLOPE) if output_activation == "leaky_relu"
                                   else None)
+        if init == "raffel2016":  # re-drawn before the pooling exists: pairing holds
+            init_raffel2016(self)
         # ... pooling last.
         self.pooling = build_pooling(model, hidden)
         if init == "raffel2016":
-            self.init_raffel2016()
+            init_raffel2016(self.pooling)
         self.fused = fused
         self.fused_spec, why_not = self._fused_spec()
         if fused == "on" and self.fused_spec is None:
             raise ValueError(f"task.net.fused=on does not apply here: {why_not} "
                              "(use fused=auto or off)")
-
-    def init_raffel2016(self) -> None:
-        """Every linear weight N(0, 1/fan_in) and bias 0, in creation order (shared layers
-        first, so paired runs still share their initial weights); then the pooling's own."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, std=1 / math.sqrt(module.in_features))
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-        if hasattr(self.pooling, "init_raffel2016"):
-            self.pooling.init_raffel2016()
 
     def _fused_spec(self) -> tuple[FusedSpec | None, str]:
         """The fused path's spec, or None and why it does not apply."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -211,10 +212,21 @@ def parse_parameter(name: str, body: dict, method: str, path: Path) -> Parameter
     return Parameter(name, distribution=dist, bounds=bounds)
 
 
+def not_local(spec: SweepSpec) -> list[str]:
+    """What the spec asks for that only the W&B server does (``early_terminate``, ``bayes``)."""
+    return [*(["early_terminate"] if "early_terminate" in spec.raw else []),
+            *(["method: bayes"] if spec.method == "bayes" else [])]
+
+
 def expand(spec: SweepSpec, count: int | None = None, sample_seed: int = 0) -> list[dict]:
     """The runs' parameter assignments: the grid's product in spec order, or ``count`` random
-    draws (default ``run_cap``) from a seeded generator (duplicates removed)."""
+    draws (default ``run_cap``) from a seeded generator (duplicates removed). What the local
+    runner does not implement is named in one warning line on stderr."""
     names = list(spec.parameters)
+    if not_local(spec):
+        print(f"warning: {spec.path}: the local runner does not implement "
+              f"{', '.join(not_local(spec))} (W&B server only: scripts/wandb_sweep.sh)",
+              file=sys.stderr)
     if spec.method == "bayes":
         spec_error(f"{spec.path}: method bayes needs the W&B server (scripts/wandb_sweep.sh); "
              "the local runner does grid and random")

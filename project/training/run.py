@@ -173,6 +173,9 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, dat
         run_folder.curve_path(run_dir).unlink(missing_ok=True)
         trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    # read the run's clock and step now: testing the best checkpoint restores callback state
+    # (the tracker's clock included) from that checkpoint
+    train_time, steps_trained = tracker.train_time, int(trainer.global_step)
 
     test_metrics = None
     if ckpt.best_model_path and not module.diverged:
@@ -183,8 +186,8 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, dat
         tracker.rows, identity=identity, params=sum(p.numel() for p in network.parameters()),
         val_metric=cfg.task.val_metric, direction=cfg.task.direction,
         target=float(cfg.task.target), budget=int(cfg.trainer.max_steps),
-        steps_trained=int(trainer.global_step), diverged=module.diverged,
-        test_metrics=test_metrics, train_time_s=tracker.train_time,
+        steps_trained=steps_trained, diverged=module.diverged,
+        test_metrics=test_metrics, train_time_s=train_time,
         batch_size=datamodule.batch_size, peak_mem_mb=peak_memory_mb(module.device),
         hparams={"lr": float(cfg.optimizer.lr), "batch_size": datamodule.batch_size,
                  "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")},

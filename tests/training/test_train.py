@@ -117,3 +117,19 @@ def test_unknown_names_and_keys_fail_with_hydras_message(override, expected, tmp
     assert proc.returncode != 0 and expected in proc.stderr
     if "Could not find" in expected:
         assert "Available options" in proc.stderr  # Hydra lists the valid names
+
+
+def test_summary_clock_is_the_whole_run_even_when_the_best_checkpoint_is_earlier(tmp_path,
+                                                                                  tiny_adding):
+    # "best" = highest validation MSE: an early checkpoint, since training lowers the MSE.
+    # Testing it restores callback state from that checkpoint; the summary must still carry
+    # the run's own clock and step count (the last curve row), not the checkpoint's.
+    summary = train(compose_train([*tiny_adding, "task.val_metric=val/mse",
+                                   "task.direction=max", "task.target=100",
+                                   "task.stop_at_target=false"], tmp_path))
+    rows = read_curve(tmp_path)
+    best_step = max(rows[1:], key=lambda r: r["val/mse"])["step"]
+    assert best_step < rows[-1]["step"], "precondition: the best checkpoint is not the last"
+    assert summary["train_time_s"] == pytest.approx(rows[-1]["train_time_s"])
+    assert summary["steps_trained"] == 60
+    assert summary["step_time_ms"] == pytest.approx(1000 * rows[-1]["train_time_s"] / 60)

@@ -26,6 +26,7 @@ from project.training.cpu_allocator import keep_freed_memory
 from project.training.loggers import build_logger, finish_logger
 from project.training.module import PoolingTaskModule
 from project.training.summary import summarize_run
+from project.training.targets import RULES, resolve_target
 from project.training.tracker import ConvergenceTracker
 
 NUMERIC_KEYS = {  # key -> required type, checked before anything is built
@@ -40,7 +41,7 @@ def check_numbers(cfg: DictConfig) -> None:
     pooling's own keys, such as ``model.heads``, only where the model has them)."""
     for key, kind in NUMERIC_KEYS.items():
         value = OmegaConf.select(cfg, key)
-        if value is None and key.startswith("model."):
+        if value is None and key.startswith("model.") or key == "task.target" and value in RULES:
             continue
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if kind is int:
@@ -135,6 +136,7 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     datamodule = instantiate(cfg.task.data, seed=cfg.seed)
     datamodule.setup("fit")
     spec = datamodule.spec
+    target, target_rule = resolve_target(cfg.task.target, cfg.task.val_metric, datamodule)
     torch.manual_seed(cfg.seed)  # the network's init depends on the seed alone (paired runs)
     network = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
                             OmegaConf.to_container(cfg.model, resolve=True), spec)
@@ -150,19 +152,20 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     run_folder.save_config(run_dir, cfg)
 
     tracker = ConvergenceTracker(run_dir, cfg.task.val_metric, cfg.task.direction,
-                                 float(cfg.task.target), bool(cfg.task.stop_at_target))
+                                 target, bool(cfg.task.stop_at_target))
     logger = build_logger(cfg, run_dir)
     summary = None
     try:
         summary = fit_and_summarize(cfg, run_dir, identity, datamodule, network, module,
-                                    tracker, logger, callbacks)
+                                    tracker, logger, callbacks, target_rule)
     finally:
         finish_logger(logger, summary)
     return summary
 
 
 def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, datamodule,
-                      network, module, tracker, logger, callbacks: list[L.Callback]) -> dict:
+                      network, module, tracker, logger, callbacks: list[L.Callback],
+                      target_rule: str = "config value") -> dict:
     """Fit (resuming if possible), test the best checkpoint, write the summary."""
     trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks)
     last = run_folder.last_checkpoint(run_dir)
@@ -185,7 +188,7 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, dat
     summary = summarize_run(
         tracker.rows, identity=identity, params=sum(p.numel() for p in network.parameters()),
         val_metric=cfg.task.val_metric, direction=cfg.task.direction,
-        target=float(cfg.task.target), budget=int(cfg.trainer.max_steps),
+        target=tracker.target, target_rule=target_rule, budget=int(cfg.trainer.max_steps),
         steps_trained=steps_trained, diverged=module.diverged,
         test_metrics=test_metrics, train_time_s=train_time,
         batch_size=datamodule.batch_size, peak_mem_mb=peak_memory_mb(module.device),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 from project.run_identity import RunIdentity
-from project.stats.per_run import best_value, progress_auc, run_steps_to_target
+from project.stats.per_run import best_value, meets, progress_auc, run_steps_to_target
 
 SUMMARY_FIELDS = (
     "task", "model", "seed", "setting", "variant", "setting_overrides", "variant_overrides",
-    "params", "val_metric", "direction", "target",
+    "params", "val_metric", "direction", "target", "target_rule", "target_met_at_start",
     "budget_steps", "steps_trained", "steps_to_target", "time_to_target", "reached", "auc",
     "best_val", "final_val", "test_at_best", "test_metrics", "diverged", "step_time_ms",
     "samples_per_s", "train_time_s", "peak_mem_mb", "hparams",
@@ -20,8 +20,9 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
 
 
-def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params: int, val_metric: str, direction: str, target: float, budget: int,
-                  steps_trained: int, diverged: bool, test_metrics: dict[str, float] | None,
+def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params: int,
+                  val_metric: str, direction: str, target: float, target_rule: str,
+                  budget: int, steps_trained: int, diverged: bool, test_metrics: dict[str, float] | None,
                   train_time_s: float, batch_size: int, peak_mem_mb: float,
                   hparams: dict) -> dict:
     """Every field of ``SUMMARY_FIELDS`` from the evaluation rows of the run's curve."""
@@ -33,6 +34,10 @@ def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params
     return {
         **identity.to_dict(), "params": params,
         "val_metric": val_metric, "direction": direction, "target": target,
+        "target_rule": target_rule,
+        # a target met before any training makes steps to target meaningless (flagged)
+        "target_met_at_start": bool(rows and steps[0] == 0 and meets(values[0], target,
+                                                                       direction)),
         "budget_steps": budget, "steps_trained": steps_trained,
         "steps_to_target": step, "time_to_target": time_at[step] if reached else None,
         "reached": reached, "auc": progress_auc(steps, values, target, budget) if rows else 0.0,

@@ -1,28 +1,68 @@
 """The run's two checkpoints: the last one to resume from and the best one to test.
 
 ``LastCheckpoint`` keeps the resume point current after each evaluation, every N steps and on
-SIGTERM. Lightning writes checkpoints atomically (temporary file, then rename), so a run killed
-while saving keeps its previous resume point. ``BestCheckpoint`` is Lightning's
-``ModelCheckpoint`` with ties on the validation metric broken by the validation loss.
+SIGTERM. ``AtomicCheckpointIO`` writes every checkpoint atomically *inside the run folder*
+(temporary file beside it, fsync, rename), so a run killed or out of disk while saving keeps
+its previous resume point whole. (Lightning's own save writes into the system temp folder and
+moves the file: across filesystems that move is a copy, and a kill during it leaves a
+truncated checkpoint.) ``BestCheckpoint`` is Lightning's ``ModelCheckpoint`` with ties on the
+validation metric broken by the validation loss. ``check_resume_point`` checks a run folder
+before a run resumes from it.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins import TorchCheckpointIO
+
+from project import run_folder
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, with the file written by ``run_folder.write_bytes_atomic``
+    (same folder, fsync, ``os.replace``, folder fsync) instead of through the temp folder."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        run_folder.write_bytes_atomic(path, buffer.getbuffer())
 
 
 class LastCheckpoint(L.Callback):
     """Saves ``path`` after every evaluation during fit (after its metrics row is written),
-    every ``every_n_steps`` training steps off the evaluation grid, and when SIGTERM arrives."""
+    every ``every_n_steps`` training steps off the evaluation grid, and when SIGTERM arrives.
+
+    It also records whether training was stopping when it saved (the target was met with
+    ``stop_at_target``), so that a run killed after that evaluation (while testing, say) and
+    resumed stops where the uninterrupted run stopped instead of training on."""
 
     def __init__(self, path: str | Path, every_n_steps: int, val_every_n_steps: int):
         self.path = Path(path)
         self.every, self.val_every = every_n_steps, val_every_n_steps
+        self.stopping = False
+        self._trainer = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self._trainer = trainer
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if self.stopping:  # restored from a checkpoint saved as training stopped
+            trainer.should_stop = True
+
+    def state_dict(self) -> dict:
+        return {"stopping": bool(self._trainer is not None and self._trainer.should_stop)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.stopping = bool(state_dict.get("stopping", False))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
@@ -69,10 +109,21 @@ class BestCheckpoint(ModelCheckpoint):
         self.best_tie_break = state_dict.get("best_tie_break", math.inf)
 
 
-def check_checkpoint(path: Path) -> None:
-    """Refuse a checkpoint that cannot be read (truncated, corrupt) with one clear line."""
+def check_checkpoint(path: Path) -> dict:
+    """The checkpoint, loaded; one that cannot be read (truncated, corrupt) is refused with one
+    clear line."""
     try:
-        torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to read means the file is unusable
         raise ValueError(f"cannot resume: checkpoint {path} is unreadable "
                          f"({type(e).__name__}); delete it or pass resume=never") from e
+
+
+def check_resume_point(run_dir: str | Path, val_every_n_steps: int) -> tuple[int, list[dict]]:
+    """``(step, rows)``: the step of the run folder's ``last.ckpt`` and the curve's rows up to
+    it, after checking both (an unreadable checkpoint, or a curve that does not hold every
+    evaluation up to the checkpoint's step, is refused in one line with the remedy). The rows
+    are the resumed run's curve so far (its summary is computed from them)."""
+    checkpoint = check_checkpoint(run_folder.last_checkpoint(run_dir))
+    step = int(checkpoint["global_step"])
+    return step, run_folder.check_curve(run_dir, step, val_every_n_steps)

@@ -22,11 +22,11 @@ USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError
                InstantiationException)
 
 
-def fail(error: BaseException | str) -> dict:
-    """One clear line on stderr and exit 2. In a Hydra multirun the job returns
-    ``{"error": ...}`` instead, so the launcher goes on with the next job
+def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
+    """One clear line on stderr and exit 2 (or ``status``). In a Hydra multirun the job
+    returns ``{"error": ...}`` instead, so the launcher goes on with the next job
     (``project.sweeps.backends.hydra_failures`` lists the failures at the end)."""
-    status = user_error(error)
+    user_error(error)
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         return {"error": error_line(error)}
     sys.exit(status)
@@ -47,6 +47,8 @@ def main(cfg: DictConfig) -> dict | None:
               f"(step {run_folder.checkpoint_step(folder)}): rerun the same command to "
               "continue", file=sys.stderr)
         sys.exit(143)
+    except run_folder.RunFolderInUse as e:  # another process trains this run: exit 75
+        return fail(e, e.EXIT_STATUS)
     except USER_ERRORS as e:
         return fail(e)
     print(run_folder.describe_summary(summary, cfg.run_dir))

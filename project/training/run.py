@@ -7,7 +7,6 @@ the summary last. Rerunning resumes from the last checkpoint; a finished run is 
 
 from __future__ import annotations
 
-import os
 import resource
 from pathlib import Path
 
@@ -21,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from project import run_folder
 from project.models.build import build_network
 from project.run_identity import RunIdentity, identity_of
-from project.training.checkpointing import BestCheckpoint, LastCheckpoint, check_checkpoint
+from project.training.checkpointing import (AtomicCheckpointIO, BestCheckpoint, LastCheckpoint,
+                                            check_resume_point)
 from project.training.cpu_allocator import keep_freed_memory
 from project.training.loggers import build_logger, finish_logger
 from project.training.module import PoolingTaskModule
@@ -33,6 +33,7 @@ NUMERIC_KEYS = {  # key -> required type, checked before anything is built
     "seed": int, "optimizer.lr": float, "task.target": float, "task.net.hidden": int,
     "task.budget.max_steps": int, "task.budget.val_every_n_steps": int, "model.heads": int,
     "trainer.checkpoint_every_n_steps": int, "trainer.num_threads": int,
+    "trainer.max_steps": int, "trainer.val_every_n_steps": int,
 }
 
 
@@ -68,6 +69,15 @@ def check_config(cfg: DictConfig) -> None:
     if budget.max_steps % budget.val_every_n_steps:
         raise ValueError(f"budget.max_steps={budget.max_steps} must be a multiple of "
                          f"val_every_n_steps={budget.val_every_n_steps} (a fixed step grid)")
+    t = cfg.trainer  # the budget's values unless overridden: what the run really does
+    if t.val_every_n_steps < 1 or t.max_steps < t.val_every_n_steps:
+        raise ValueError(f"trainer.max_steps={t.max_steps} is shorter than one evaluation "
+                         f"interval (trainer.val_every_n_steps={t.val_every_n_steps}): the run "
+                         "would end with no evaluation, checkpoint or test figure; give it at "
+                         "least one interval")
+    if t.max_steps % t.val_every_n_steps:
+        raise ValueError(f"trainer.max_steps={t.max_steps} must be a multiple of "
+                         f"trainer.val_every_n_steps={t.val_every_n_steps} (a fixed step grid)")
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -109,7 +119,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
         logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
         deterministic=t.deterministic, inference_mode=False,
         # on SLURM, submitit requeues (hydra_plugins/attention_backprop_submitit), not Lightning
-        plugins=[SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else None,
+        plugins=[AtomicCheckpointIO(),  # checkpoints written atomically inside the run folder
+                 *([SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else [])],
     )
     return trainer, ckpt
 
@@ -124,9 +135,17 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     run_dir = resolve_run_dir(cfg, identity)
     if run_folder.is_finished(run_dir):
         return run_folder.read_summary(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not os.access(run_dir, os.W_OK):
-        raise PermissionError(f"run folder {run_dir} is not writable")
+    with run_folder.claim(run_dir):  # one process per run folder; a second one is refused
+        if run_folder.is_finished(run_dir):  # finished by the owner we raced
+            return run_folder.read_summary(run_dir)
+        if cfg.resume == "auto" and run_folder.last_checkpoint(run_dir).exists():
+            run_folder.check_resume_config(cfg, run_dir)
+        return train_owned(cfg, identity, run_dir, callbacks)
+
+
+def train_owned(cfg: DictConfig, identity: RunIdentity, run_dir: Path,
+                callbacks: list[L.Callback]) -> dict:
+    """``train`` in a run folder this process owns (``run_folder.claim``)."""
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
     if cfg.trainer.keep_freed_memory:
@@ -170,8 +189,9 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, dat
     trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks)
     last = run_folder.last_checkpoint(run_dir)
     resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
-    if resume_from is not None:
-        check_checkpoint(last)
+    if resume_from is not None:  # the curve must reach the checkpoint's step (it is summarised)
+        step, tracker.rows = check_resume_point(run_dir, int(cfg.trainer.val_every_n_steps))
+        print(f"resuming {run_dir} from step {step}")
     else:
         run_folder.curve_path(run_dir).unlink(missing_ok=True)
         trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid

@@ -1,8 +1,10 @@
-"""Report: ``python -m project.report SOURCE --out DIR``.
+"""Report: ``python -m project.report SOURCE --out DIR [--control VARIANT]``.
 
-Turns finished runs into the main table of docs/protocol.md (Markdown, LaTeX booktabs, CSV),
-the figures (validation curves, performance profile, speedup forest plot; PNG and SVG) and one
-self-contained ``report.html``; prints the Markdown table and the path of the HTML file.
+Turns finished runs into the main table of docs/protocol.md (Markdown, LaTeX booktabs, CSV):
+every variant of a setting against the control (default: mean pooling, the model config
+``baseline``), paired by seed; the figures (validation curves, performance profile, speedup
+forest plot; PNG and SVG) and one self-contained ``report.html``; prints the Markdown table,
+the smallest p-value it could show, the across-settings line and the path of the HTML file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 from project.cli import user_error
 from project.stats.bootstrap import N_RESAMPLES, SEED
+
+DEFAULT_CONTROL = "baseline"  # mean pooling (conf/model/baseline.yaml)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,24 +33,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tag", action="append", default=[], help="keep runs with this tag "
                    "(model or task); repeatable")
     p.add_argument("--state", default="finished", help="W&B run state to keep (online)")
+    p.add_argument("--control", default=DEFAULT_CONTROL, metavar="VARIANT",
+                   help="the variant every other variant of a setting is compared with: a "
+                        "variant label (model, or model[model.k=v,...]) or a model name "
+                        f"(default: {DEFAULT_CONTROL}, i.e. mean pooling)")
     p.add_argument("--target", choices=["config", "auto"], default="config",
                    help="config: each run's task target; auto: per setting, the median over "
-                        "seeds of the baseline's best validation value (needs curves)")
+                        "seeds of the control's best validation value (needs curves)")
     p.add_argument("--resamples", type=int, default=N_RESAMPLES, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed")
     return p.parse_args(argv)
 
 
+def build_report(source: str, out: Path, **kw) -> dict:
+    """``project.analysis.report.build_report`` with this command's default control."""
+    from project.analysis.report import build_report as build
+
+    kw.setdefault("control", DEFAULT_CONTROL)
+    return build(source, out, **kw)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from project.analysis.report import build_report
-
     try:
-        result = build_report(args.source, args.out, args.group, args.tag, args.state,
-                              args.resamples, args.seed, args.target)
+        result = build_report(args.source, args.out, group=args.group, tags=args.tag,
+                              state=args.state, n_resamples=args.resamples, seed=args.seed,
+                              target=args.target, control=args.control)
     except (LookupError, FileNotFoundError, ValueError) as e:
         return user_error(e)
     print(result["markdown"])
+    print(result["floor"])
+    print()
     print(result["across"])
     print(f"report: {result['files']['html'].resolve()}")
     return 0

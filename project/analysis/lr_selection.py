@@ -4,8 +4,8 @@ For every (task, model, other settings) of a learning-rate sweep (``conf/sweep/l
 the rate whose runs reached the target most often, then with the lowest Kaplan-Meier median
 ``steps_to_target`` (then the most progress toward the target, median ``auc``), is kept. Its runs are copied to ``DIR`` (summary,
 curve and config; no checkpoints) with the rate removed from their setting, so
-``python -m project.report DIR`` compares attention at its best rate with the baseline at its
-own. Selecting and comparing on the same seeds favours neither model but is optimistic for both:
+``python -m project.report DIR`` compares each variant at its best rate with the control at
+its own. Selecting and comparing on the same seeds favours no variant but is optimistic for all:
 say so when quoting the numbers.
 """
 
@@ -23,6 +23,7 @@ import pandas as pd
 from project.stats.censoring import km_median
 from project.analysis.local_runs import load_local_runs
 from project import run_folder
+from project.cli import user_error
 from project.analysis.variants import identity_fields
 
 RATE_OVERRIDE = re.compile(r"^(optimizer\.lr|task\.lr)=")
@@ -99,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--out {args.out} is not empty")
         chosen = tuned_runs(runs)
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return user_error(e)
     n = write_tuned(chosen, args.out)
     best = chosen.groupby("setting_cell")["hparams.lr"].first()
     for (task, setting, model, variant), lr in best.items():

@@ -1,8 +1,9 @@
 """Raffel & Ellis 2016, Table 1 from finished runs: ``python -m project.analysis.raffel_table RUNS``.
 
-Rows: problem (add, multiply) x sequence length T. Columns: for attention and for the
-unweighted mean (our ``baseline``), the batches needed to solve the problem (100% of the
-validation sequences within 0.04) at the best learning rate of that cell: the Kaplan-Meier
+Rows: problem (add, multiply) x sequence length T. Columns: one per model of ``--models``
+(default: the paper's two, attention and the unweighted mean, our ``baseline``), the batches
+needed to solve the problem (100% of the validation sequences within 0.04) at the best
+learning rate of that cell: the Kaplan-Meier
 median over seeds (``>B`` when half or more of the seeds never solved it within the budget B),
 how many seeds solved it (n/N), for unsolved cells the median best validation accuracy, and
 the rate. Best rate: most seeds solved, then the lowest median, then the most progress toward
@@ -19,24 +20,27 @@ from pathlib import Path
 
 import pandas as pd
 
+from project.cli import user_error
 from project.analysis.lr_selection import pick_best, rate_results
 from project.analysis.local_runs import load_local_runs
 
 PROBLEMS = {"adding": "add", "multiply": "multiply"}
-MODELS = {"attention": "attention", "baseline": "mean"}
+# The default of --models: the paper's columns (model config name -> column label).
+RAFFEL_MODELS = {"attention": "attention", "baseline": "mean"}
 COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget", "auc",
            "best_val"]
 
 
-def cell_results(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (problem, T, model, lr): KM median batches to solve, solved, runs, budget."""
-    runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(MODELS)]
+def cell_results(runs: pd.DataFrame, models: dict[str, str] = RAFFEL_MODELS) -> pd.DataFrame:
+    """One row per (problem, T, model, lr): KM median batches to solve, solved, runs, budget;
+    ``models`` maps model config names to column labels."""
+    runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(models)]
     if runs.empty:
-        raise ValueError("no finished adding/multiply runs of attention or baseline")
+        raise ValueError(f"no finished adding/multiply runs of {' or '.join(models)}")
     cells = rate_results(runs, ["task", "hparams.seq_len", "model"])
     cells["problem"] = cells["task"].map(PROBLEMS)
     cells["T"] = cells["hparams.seq_len"].astype(int)
-    cells["model"] = cells["model"].map(MODELS)
+    cells["model"] = cells["model"].map(models)
     return cells[COLUMNS]
 
 
@@ -48,15 +52,16 @@ def format_cell(row: pd.Series) -> str:
             f"lr {row.lr:g})")
 
 
-def raffel_table(runs: pd.DataFrame, cells: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The table: index (problem, T); columns attention, mean (formatted cells). Per
-    (problem, T, model) the best rate by ``project.analysis.lr_selection``'s rule; ``cells`` are
-    ``cell_results(runs)`` when the caller already has them."""
-    cells = cell_results(runs) if cells is None else cells
+def raffel_table(runs: pd.DataFrame, cells: pd.DataFrame | None = None,
+                 models: dict[str, str] = RAFFEL_MODELS) -> pd.DataFrame:
+    """The table: index (problem, T); one column per label of ``models`` (formatted cells).
+    Per (problem, T, model) the best rate by ``project.analysis.lr_selection``'s rule;
+    ``cells`` are ``cell_results(runs, models)`` when the caller already has them."""
+    cells = cell_results(runs, models) if cells is None else cells
     best = pick_best(cells, ["problem", "T", "model"])
     best["cell"] = best.apply(format_cell, axis=1)
     table = best.pivot(index=["problem", "T"], columns="model", values="cell")
-    table = table.reindex(columns=[m for m in MODELS.values() if m in table.columns])
+    table = table.reindex(columns=[m for m in models.values() if m in table.columns])
     return table.fillna("(no runs)")
 
 
@@ -73,16 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m project.analysis.raffel_table", description=__doc__)
     p.add_argument("runs", type=Path, help="folder of finished runs (searched recursively)")
     p.add_argument("--out", type=Path, help="also write the table here (.md, and .csv beside)")
+    p.add_argument("--models", nargs="+", metavar="MODEL[=LABEL]",
+                   default=[f"{k}={v}" for k, v in RAFFEL_MODELS.items()],
+                   help="model configs to tabulate, each with an optional column label "
+                        "(default: %(default)s)")
     args = p.parse_args(argv)
+    models = dict((m.split("=", 1) + [m])[:2] for m in args.models)
     try:
         runs = load_local_runs(args.runs)
         if runs.empty:
             raise ValueError(f"no finished runs under {args.runs}")
-        cells = cell_results(runs)
-        table = raffel_table(runs, cells)
+        cells = cell_results(runs, models)
+        table = raffel_table(runs, cells, models)
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return user_error(e)
     text = to_markdown(table)
     print(text)
     if args.out:

@@ -1,4 +1,8 @@
-"""The report's figures (PNG and SVG): validation curves, performance profiles, forest plot."""
+"""The report's figures (PNG and SVG): validation curves (every variant per setting), the
+performance profile over all variants, and the forest plot of every variant vs the control.
+
+Colours come from the report's variant list (control first), so a variant has the same colour
+in every figure; no model name is special here."""
 
 from __future__ import annotations
 
@@ -16,14 +20,14 @@ import pandas as pd  # noqa: E402
 from project.stats.profiles import TAU_MAX, profile_score, rho  # noqa: E402
 from project.analysis.comparison import profile_times  # noqa: E402
 
-COLORS = {"attention": "tab:red", "baseline": "tab:blue", "max": "tab:green"}
 LOG_SPAN = 30  # use a log axis when positive values span this factor or more
 METRIC_LABELS = {"acc": "accuracy (fraction of examples)", "f1": "macro F1",
                  "mse": "mean squared error", "mae": "mean absolute error", "loss": "loss"}
 
 
-def color(variant: str, i: int) -> str:
-    return COLORS.get(variant.split("[")[0], f"C{i + 3}")
+def palette(variants: list[str]) -> dict[str, str]:
+    """One colour per variant, in the order of ``variants`` (matplotlib's cycle C0, C1, ...)."""
+    return {v: f"C{i % 10}" for i, v in enumerate(variants)}
 
 
 def slug(text: str) -> str:
@@ -66,18 +70,23 @@ def band(curves: list[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> np.nd
         return np.nanpercentile(stack, [25, 50, 75], axis=0)
 
 
-def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path) -> list[Path]:
-    """Per setting: validation metric vs steps and vs seconds, median and IQR over seeds."""
+def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path,
+                  variants: list[str]) -> list[Path]:
+    """Per setting: validation metric vs steps and vs seconds, median and IQR over seeds, one
+    line per variant (``runs`` keyed by ``add_keys``; ``variants`` fixes order and colours)."""
     paths = []
     if curves.empty:
         return paths
+    colors = palette(variants)
+    rank = {v: i for i, v in enumerate(variants)}
     for setting, group in runs.groupby("setting", sort=True):
         metric, target = group["val_metric"].iloc[0], float(group["target"].iloc[0])
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
         for ax, xcol, xlabel in ((axes[0], "step", "optimizer steps"),
                                  (axes[1], "train_time_s", "training time (s)")):
             drawn_x = []
-            for i, (variant, cell) in enumerate(sorted(group.groupby("variant"))):
+            for variant, cell in sorted(group.groupby("variant"),
+                                        key=lambda kv: rank.get(kv[0], len(rank))):
                 per_run = []
                 for run_dir in cell["run_dir"]:
                     c = curves[curves["run_dir"] == run_dir].sort_values("step")
@@ -91,7 +100,7 @@ def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path) -> list[P
                 if xcol == "train_time_s":
                     xs = np.linspace(0, xs.max(), 300)
                 q1, med, q3 = band(per_run, xs)
-                c = color(variant, i)
+                c = colors.get(variant, "k")
                 ax.plot(xs, med, color=c, lw=2, label=f"{variant} (median, n={len(per_run)})",
                         drawstyle="steps-post" if xcol == "train_time_s" else "default",
                         marker="o" if xcol == "step" and len(xs) <= 30 else None, ms=3)
@@ -117,25 +126,28 @@ def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path) -> list[P
     return paths
 
 
-def profile_figure(table: pd.DataFrame, out: Path) -> list[Path]:
-    """Performance profiles rho(tau), tau in [1, 4], on steps and on seconds to target."""
+def profile_figure(cells: pd.DataFrame, variants: list[str], out: Path) -> list[Path]:
+    """Performance profiles rho(tau), tau in [1, 4], on steps and on seconds to target, over
+    all variants (``cells``: ``comparison.cell_table``)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     taus = np.linspace(1.0, TAU_MAX, 601)
+    colors = palette(variants)
     for ax, kind, unit in ((axes[0], "steps", "steps"), (axes[1], "time", "seconds")):
-        variants, times = profile_times(table, kind)
+        present, times = profile_times(cells, variants, kind)
         if times.size == 0:
-            ax.text(0.5, 0.5, "no setting run by every model", ha="center",
+            ax.text(0.5, 0.5, "no setting run by every variant", ha="center",
                     transform=ax.transAxes)
         else:
             curves, scores = rho(times, taus), profile_score(times)
-            for i, v in enumerate(variants):
-                ax.step(taus, curves[i], where="post", color=color(v, i), lw=2,
+            for i, v in enumerate(present):
+                ax.step(taus, curves[i], where="post", color=colors[v], lw=2,
                         label=f"{v} (score {scores[i]:.2f})")
             ax.legend(fontsize=9, loc="lower right")
-            ax.set_title(f"{times.shape[1]} setting(s); median {unit} to target", fontsize=10)
+            ax.set_title(f"{times.shape[1]} setting(s) run by every variant; median {unit} "
+                         "to target", fontsize=10)
         ax.set_xlim(1, TAU_MAX)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel(f"τ: {unit} to target / fastest model's (ratio)")
+        ax.set_xlabel(f"τ: {unit} to target / fastest variant's (ratio)")
         ax.set_ylabel("ρ(τ): fraction of settings within τ")
         ax.grid(alpha=0.3)
     fig.suptitle("Performance profile (score = area under ρ on [1, 4] / 3; "
@@ -143,44 +155,62 @@ def profile_figure(table: pd.DataFrame, out: Path) -> list[Path]:
     return save(fig, out, "performance_profile")
 
 
-def forest_figure(table: pd.DataFrame, across: dict, out: Path) -> list[Path]:
-    """Speedup of attention over the baseline per setting with 95% CIs, and the geometric
-    mean across settings; log x axis, 1 = no speedup."""
+def ratio_text(value: float, low: float, high: float, bound: str) -> str:
+    from project.analysis.render.tables import fmt_ratio_ci
+
+    return fmt_ratio_ci(value, low, high, bound)
+
+
+def forest_figure(table: pd.DataFrame, across: pd.DataFrame, out: Path,
+                  variants: list[str]) -> list[Path]:
+    """Speedup of each variant over the control per setting with 95% CIs, and each variant's
+    geometric mean across settings; log x axis, 1 = no speedup. An open interval side (a
+    censored median) is drawn as an arrow to the edge of the axis."""
     rows = table[table["speedup"].notna()] if "speedup" in table else table.iloc[:0]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 1.8 + 0.45 * (len(rows) + 1)),
+    gm_rows = across if len(across) else pd.DataFrame(columns=["variant"])
+    n = len(rows) + len(gm_rows)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 1.8 + 0.45 * max(n, 1)),
                              constrained_layout=True, squeeze=False)
     markers = {">=": ">", "<=": "<", "?": "x", "": "o"}
+    colors = palette(variants)
+    control = table.attrs.get("control", "control")
     for ax, (kind, label, gm) in zip(axes[0], (
             ("speedup", "steps", "geomean_speedup"),
             ("time_speedup", "training time", "geomean_time_speedup"))):
-        labels = list(rows["setting"]) + ["geometric mean"]
-        y = np.arange(len(labels))[::-1]
-        for yi, (_, r) in zip(y, rows.iterrows()):
-            lo, hi = r[f"{kind}_low"], r[f"{kind}_high"]
-            ax.errorbar(r[kind], yi, xerr=[[r[kind] - lo], [hi - r[kind]]], color="k",
-                        capsize=3, marker=markers.get(r[f"{kind}_bound"], "o"), ms=7)
-            ax.annotate(f"{r[kind]:.2f} [{lo:.2f}, {hi:.2f}]", (hi, yi), xytext=(6, 0),
-                        textcoords="offset points", va="center", fontsize=8)
-        if len(rows) and np.isfinite(across.get(gm, np.nan)):
-            v, lo, hi = across[gm], across[f"{gm}_low"], across[f"{gm}_high"]
-            ax.errorbar(v, y[-1], xerr=[[v - lo], [hi - v]], color="tab:purple", capsize=3,
-                        marker="D", ms=8)
-            ax.annotate(f"{v:.2f} [{lo:.2f}, {hi:.2f}]", (hi, y[-1]), xytext=(6, 0),
+        items = [(f"{r['setting']}: {r['variant']}", r["variant"], r[kind], r[f"{kind}_low"],
+                  r[f"{kind}_high"], r[f"{kind}_bound"], "o") for _, r in rows.iterrows()]
+        items += [(f"geometric mean: {r['variant']} ({int(r['settings'])} settings)",
+                   r["variant"], r[gm], r[f"{gm}_low"], r[f"{gm}_high"], r[f"{gm}_bound"], "D")
+                  for _, r in gm_rows.iterrows() if np.isfinite(r.get(gm, np.nan))]
+        y = np.arange(len(items))[::-1]
+        finite = [x for it in items for x in it[2:5] if np.isfinite(x) and x > 0]
+        lo_x = min(finite + [0.8]) / 1.5
+        hi_x = max(finite + [1.25]) * 1.5
+        for yi, (_, v, val, lo, hi, bound, mk) in zip(y, items):
+            c = colors.get(v, "k")
+            left, right = (lo if lo > 0 else lo_x), (hi if np.isfinite(hi) else hi_x)
+            ax.plot([left, right], [yi, yi], color=c, lw=1.5)
+            for end, is_open, arrow in ((left, lo <= 0, "<"), (right, not np.isfinite(hi), ">")):
+                ax.plot(end, yi, marker=arrow if is_open else "|", color=c, ms=8)
+            ax.plot(val, yi, marker=mk if mk == "D" else markers.get(bound, "o"), color=c,
+                    ms=7, ls="none")
+            ax.annotate(ratio_text(val, lo, hi, bound), (right, yi), xytext=(6, 0),
                         textcoords="offset points", va="center", fontsize=8)
         ax.axvline(1.0, color="gray", ls="--", lw=1)
-        ax.set_yticks(y, labels)
+        ax.set_yticks(y, [it[0] for it in items])
         ax.set_xscale("log")
-        lo_x, hi_x = ax.get_xlim()
-        ax.set_xlim(min(lo_x, 0.8), max(hi_x, 1.25) * 1.6)  # room for the CI labels
-        ax.set_ylim(-0.6, len(labels) - 0.4)
+        ax.set_xlim(lo_x, hi_x * 3)  # room for the CI labels
+        ax.set_ylim(-0.6, max(len(items), 1) - 0.4)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(minor_tick))
-        ax.set_xlabel(f"speedup on {label} (baseline median / attention median, log scale)")
+        ax.set_xlabel(f"speedup on {label} ({control} median / variant median, log scale)")
         ax.grid(alpha=0.3, axis="x")
-        ax.set_title(f"{label}: >1 means attention reaches the target sooner", fontsize=10)
-        if not len(rows):
-            ax.text(0.5, 0.5, "no setting with both models", ha="center",
+        ax.set_title(f"{label}: >1 means the variant reaches the target sooner than "
+                     f"{control}", fontsize=10)
+        if not items:
+            ax.text(0.5, 0.5, f"no setting with a variant and {control}", ha="center",
                     transform=ax.transAxes)
-    fig.suptitle("Speedup with 95% bootstrap CIs (▶ lower bound: baseline censored; "
-                 "◀ upper bound: attention censored)", fontsize=10)
+    fig.suptitle(f"Speedup over {control} with 95% bootstrap CIs (▶ lower bound: {control}'s "
+                 "median censored; ◀ upper bound: the variant's; an arrow at an end: that side "
+                 "is open)", fontsize=10)
     return save(fig, out, "speedup_forest")

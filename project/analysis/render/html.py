@@ -22,21 +22,28 @@ def embed_png(path: Path) -> str:
     return f'<img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
 
 
-def write_html(path: Path, *, title: str, source: str, main: pd.DataFrame, across: str,
-               notes: list[str], figures: list[Path], runs: pd.DataFrame) -> Path:
-    """Write the report; ``figures`` are PNG paths (embedded, in order)."""
+def write_html(path: Path, *, title: str, source: str,
+               tables: list[tuple[str, pd.DataFrame]], across: str, notes: list[str],
+               figures: list[Path], runs: pd.DataFrame) -> Path:
+    """Write the report: ``tables`` as (heading, text cells), the first followed by
+    ``notes[0]`` (the p-value floor); ``figures`` are PNG paths (embedded, in order)."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class='note'>Source: <code>{html.escape(source)}</code>; {len(runs)} finished "
              "runs.</p>",
-             "<h2>Main table</h2>", main.to_html(index=False, escape=True, border=0),
-             f"<p>{html.escape(across)}</p>",
-             "<ul class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) +
-             "</ul>", "<h2>Figures</h2>"]
+             f"<h2>{html.escape(tables[0][0])}</h2>",
+             tables[0][1].to_html(index=False, escape=True, border=0),
+             f"<p><b>{html.escape(notes[0])}</b></p>" if notes else "",
+             f"<p>{html.escape(across)}</p>"]
+    for heading, table in tables[1:]:
+        parts += [f"<h2>{html.escape(heading)}</h2>",
+                  table.to_html(index=False, escape=True, border=0)]
+    parts += ["<ul class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes[1:])
+              + "</ul>", "<h2>Figures</h2>"]
     parts += [f"<figure>{embed_png(f)}<figcaption class='note'>{html.escape(f.name)}"
               "</figcaption></figure>" for f in figures]
-    cols = [c for c in ("task", "model", "seed", "reached", "steps_to_target",
+    cols = [c for c in ("task", "model", "variant", "seed", "reached", "steps_to_target",
                         "time_to_target", "best_val", "test_at_best", "diverged", "run_dir")
             if c in runs]
     parts += ["<h2>Runs</h2>", runs[cols].to_html(index=False, escape=True, border=0,

@@ -80,13 +80,21 @@ class ConvergenceTracker(L.Callback):
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
                    if k.startswith(("val/", "train/"))}
         row = {"step": trainer.global_step, "train_time_s": self.train_time, **metrics}
-        if self.rows and self.rows[-1]["step"] == row["step"]:
+        if not self.record(row):
             return  # already evaluated at this step (e.g. resumed right after an evaluation)
-        self.rows.append(row)
-        self._append(row)
         if self.stop_at_target and meets(metrics.get(self.metric, math.nan), self.target,
                                          self.direction):
             trainer.should_stop = True
+
+    def record(self, row: dict[str, float]) -> bool:
+        """Append one evaluation row to the curve (flushed at once); False, and nothing
+        written, when the curve already ends at that step. The vectorised-seeds path
+        (``project.training.vectorized``) writes each member's curve through this too."""
+        if self.rows and self.rows[-1]["step"] == row["step"]:
+            return False
+        self.rows.append(row)
+        self._append(row)
+        return True
 
     def _columns(self) -> list[str]:
         keys = {k for r in self.rows for k in r} - {"step", "train_time_s"}

@@ -80,25 +80,36 @@ class PoolingTaskModule(L.LightningModule):
         self._eval_step(batch, self.test_metrics, "test")
 
     def configure_optimizers(self):
-        opt_cfg = dict(self.hparams.optimizer)
-        name = opt_cfg.pop("name", "adam").lower()
-        optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-        if name not in optimizers:
-            raise ValueError(f"optimizer.name={name!r}: expected one of {sorted(optimizers)}")
-        optimizer = optimizers[name](self.parameters(), **opt_cfg)
-        sched = dict(self.hparams.scheduler or {})
-        if not sched or sched.get("name") in (None, "none"):
+        optimizer, lr_sched = build_optimizer(self.parameters(), self.hparams.optimizer,
+                                              self.hparams.scheduler, self.hparams.max_steps)
+        if lr_sched is None:
             return optimizer
-        if sched["name"] != "cosine":
-            raise ValueError(f"scheduler.name={sched['name']!r}: expected none or cosine")
-        warmup = int(sched.get("warmup_steps", 0))
-        total = max(1, self.hparams.max_steps)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return 0.5 * (1 + torch.cos(torch.tensor(torch.pi * progress)).item())
-
-        lr_sched = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": lr_sched, "interval": "step"}}
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def build_optimizer(params, optimizer: dict, scheduler: dict | None, max_steps: int):
+    """``(optimizer, per-step lr scheduler or None)`` from the ``optimizer`` and ``scheduler``
+    configs (shared by this module and the vectorised-seeds path)."""
+    opt_cfg = dict(optimizer)
+    name = opt_cfg.pop("name", "adam").lower()
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer.name={name!r}: expected one of {sorted(OPTIMIZERS)}")
+    opt = OPTIMIZERS[name](params, **opt_cfg)
+    sched = dict(scheduler or {})
+    if not sched or sched.get("name") in (None, "none"):
+        return opt, None
+    if sched["name"] != "cosine":
+        raise ValueError(f"scheduler.name={sched['name']!r}: expected none or cosine")
+    warmup = int(sched.get("warmup_steps", 0))
+    total = max(1, max_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1 + torch.cos(torch.tensor(torch.pi * progress)).item())
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)

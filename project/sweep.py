@@ -104,21 +104,30 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[yellow]warning:[/] {len(plan.stale)} finished runs were made with a "
                       f"config that differs from today's (e.g. {plan.stale[0].run_dir}); they "
                       "are kept as they are: --rerun-stale deletes and reruns them")
-    console.print(f"{spec.path}: {len(planned)} runs ({len(planned) - len(plan.todo)} finished, "
-                  f"{len(plan.todo)} to run) -> {out}; {workers} workers x {threads} threads")
+    for p in plan.damaged:  # not finished, not rerun: the remedy is the user's to apply
+        console.print(f"[red]damaged[/] {p.describe()}: {p.error}")
+    done = len(planned) - len(plan.todo) - len(plan.damaged)
+    damaged = f", {len(plan.damaged)} damaged" if plan.damaged else ""
+    console.print(f"{spec.path}: {len(planned)} runs ({done} finished, {len(plan.todo)} to run"
+                  f"{damaged}) -> {out}; {workers} workers x {threads} threads")
     if args.dry_run:
         for p in plan.todo:
             console.print(f"  {' '.join(command_for(p))}")
         return 0
+    try:
+        run_folder.make_folder(out, "runs folder", "--out")
+    except OSError as e:
+        return user_error(e)
     backend = ProcessBackend(workers, threads, console, [g for g in args.gpus.split(",") if g])
     try:
-        failed = backend.execute(plan.todo)
+        failed = plan.damaged + backend.execute(plan.todo)
     except (KeyboardInterrupt, SystemExit) as e:
         console.print("interrupted: running runs were stopped (SIGTERM); rerun the same "
                       "command to resume them")
         return e.code if isinstance(e, SystemExit) else 130
     if failed:
-        console.print(f"[red]{len(failed)} of {len(plan.todo)} runs failed[/]:")
+        console.print(f"[red]{len(failed)} of {len(plan.todo) + len(plan.damaged)} runs "
+                      "failed[/]:")
         for p in failed:
             console.print(f"  {p.describe()}: {p.error}\n    log: {run_folder.log_path(p.run_dir)}")
         return 1

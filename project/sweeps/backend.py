@@ -24,7 +24,8 @@ class PlannedRun:
     run: SweepRun
     run_dir: Path
     resumed: bool = False
-    error: str = ""  # why it failed, once executed
+    error: str = ""  # why it failed, once executed (or why its summary is damaged)
+    waiting: bool = False  # another process owns its folder (said once)
 
     def describe(self) -> str:
         ident = self.run.identity
@@ -33,11 +34,13 @@ class PlannedRun:
 
 @dataclass
 class Plan:
-    """What a sweep will do: runs to execute, runs already finished, stale finished runs."""
+    """What a sweep will do: runs to execute, runs already finished, stale finished runs, and
+    runs whose ``summary.json`` is damaged (neither finished nor rerun: the user decides)."""
 
     todo: list[PlannedRun]
     finished: list[PlannedRun]
     stale: list[PlannedRun] = field(default_factory=list)
+    damaged: list[PlannedRun] = field(default_factory=list)
 
 
 def plan_runs(spec: SweepSpec, out: Path, count: int | None = None,
@@ -52,11 +55,30 @@ def plan_runs(spec: SweepSpec, out: Path, count: int | None = None,
 
 
 def split_finished(planned: list[PlannedRun]) -> Plan:
-    """Finished runs (kept), stale ones among them, and the runs still to execute."""
+    """Finished runs (kept), stale ones among them, the runs still to execute, and finished
+    runs whose summary cannot be read (``error`` says which file and what to do)."""
     todo = [p for p in planned if not run_folder.is_finished(p.run_dir)]
-    finished = [p for p in planned if p not in todo]
+    finished, damaged = [], []
+    for p in planned:
+        if p not in todo:
+            p.error = run_folder.summary_damage(p.run_dir) or ""
+            (damaged if p.error else finished).append(p)
     stale = [p for p in finished if run_folder.is_stale(p.run.config, p.run_dir)]
-    return Plan(todo, finished, stale)
+    return Plan(todo, finished, stale, damaged)
+
+
+def next_free(pending: list[PlannedRun], say) -> PlannedRun | None:
+    """The first pending run whose folder no other process owns (``run_folder.lock_holder``:
+    a second runner on the same runs, a requeued agent); a held one stays pending (its owner
+    may finish it, or die and leave it to us) and is announced once through ``say``."""
+    for p in pending:
+        holder = run_folder.lock_holder(p.run_dir)
+        if holder is None:
+            return p
+        if not p.waiting:
+            p.waiting = True
+            say(f"waiting: {p.describe()} is in use by {holder}")
+    return None
 
 
 class SweepBackend(abc.ABC):

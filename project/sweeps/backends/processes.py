@@ -18,7 +18,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from project import run_folder
-from project.sweeps.backend import PlannedRun, SweepBackend
+from project.sweeps.backend import PlannedRun, SweepBackend, next_free
 from project.sweeps.spec import TRAIN_MODULE
 
 RUN_OVERRIDES = ("trainer.enable_progress_bar=false",)
@@ -93,11 +93,23 @@ class ProcessBackend(SweepBackend):
             try:
                 while pending or running:
                     while pending and len(running) < self.workers:
+                        planned = next_free(pending, progress.console.print)
+                        if planned is None:  # all held by other processes: wait for them
+                            break
+                        pending.remove(planned)
+                        if run_folder.is_finished(planned.run_dir):  # by another process
+                            progress.console.print(f"[green]done[/] {planned.describe()} "
+                                                   "(by another process)")
+                            progress.advance(bar)
+                            continue
                         slot = min(set(range(self.workers)) - {r.slot for r in running})
-                        running.append(self.start(pending.pop(0), slot))
+                        running.append(self.start(planned, slot))
                     time.sleep(0.2)
                     for r in [r for r in running if r.proc.poll() is not None]:
                         running.remove(r)
+                        if r.proc.returncode == run_folder.RunFolderInUse.EXIT_STATUS:
+                            pending.append(r.planned)  # taken by another process meanwhile
+                            continue
                         self.report(r, failed, progress)
                         progress.advance(bar)
                     progress.update(bar, running=len(running), failed=len(failed))

@@ -179,7 +179,8 @@ def forest_figure(table: pd.DataFrame, across: pd.DataFrame, out: Path,
             ("time_speedup", "training time", "geomean_time_speedup"))):
         items = [(f"{r['setting']}: {r['variant']}", r["variant"], r[kind], r[f"{kind}_low"],
                   r[f"{kind}_high"], r[f"{kind}_bound"], "o") for _, r in rows.iterrows()]
-        items += [(f"geometric mean: {r['variant']} ({int(r['settings'])} settings)",
+        items += [(f"geometric mean: {r['variant']} ({int(r['settings'])} setting"
+                   f"{'' if int(r['settings']) == 1 else 's'})",
                    r["variant"], r[gm], r[f"{gm}_low"], r[f"{gm}_high"], r[f"{gm}_bound"], "D")
                   for _, r in gm_rows.iterrows() if np.isfinite(r.get(gm, np.nan))]
         y = np.arange(len(items))[::-1]

@@ -209,3 +209,31 @@ def test_publishing_offline_refuses_in_one_line_without_prompting(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "error: cannot publish: WANDB_MODE=offline; run `wandb login` first"]
+
+
+@pytest.mark.slow  # trains a short run with W&B logging (~20 s idle)
+def test_the_report_asks_for_what_a_logged_run_holds(tmp_path):
+    """A real run logged offline (logger=wandb) carries every key the report uses: its group
+    and job type (filters), identity.variant (grouping), the curves' axes and metric, and the
+    runs-table figures in its summary."""
+    from project.analysis.wandb_offline import find_wandb_files, read_records
+
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    subprocess.run([sys.executable, "-m", "project.train", "task=italypower",
+                    "task.budget.max_steps=50", "logger=wandb", "logger.group=exp1",
+                    "trainer.num_threads=1", "trainer.enable_progress_bar=false",
+                    f"runs_root={tmp_path}"], cwd=ROOT, env=env, check=True, timeout=300,
+                   capture_output=True, stdin=subprocess.DEVNULL)
+    records = read_records(find_wandb_files(tmp_path)[0])
+    body = {kind: [r[kind] for r in records if r.get("type") == kind]
+            for kind in ("run", "history", "summary")}
+    run = body["run"][0]
+    assert (run["run_group"], run["job_type"]) == ("exp1", "italypower")
+    name, rest = dash.VARIANT_KEY.split(".", 1)
+    assert run["config"]["update"][name][rest] == "attention"
+    rows = [h["item"] for h in body["history"]]
+    curves = dash.tasks_from_runs(pd.DataFrame({"task": ["italypower"],
+                                                "val_metric": ["val/acc"]}))[0]
+    assert any({dash.STEP_AXIS, dash.TIME_AXIS, curves.val_metric} <= set(r) for r in rows)
+    summary = {k: v for s in body["summary"] for k, v in s.get("update", {}).items()}
+    assert set(dash.CONVERGENCE_COLUMNS) <= set(summary)

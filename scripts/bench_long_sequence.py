@@ -1,0 +1,236 @@
+"""Long-sequence training step, plain vs fused encoder + pooling, side by side in one run.
+
+    python scripts/bench_long_sequence.py [--T 1000] [--repeats 7] [--out f.json] [--doc docs/benchmarks.md]
+
+The adding task's network (``conf/task/adding.yaml``: vector features, 2 input channels, hidden
+100, head 100, batch 100) at sequence length T, for attention and mean pooling, with
+``task.net.fused=off`` (encode (B, T, hidden) then pool) and ``fused=on``
+(``project/models/chunked_pooling.py``). One step = forward + backward + Adam step. Paths and
+poolings alternate within each repeat; each repeat times ``--steps`` steps after a warm-up;
+medians are reported. Torch runs on 2 threads.
+
+The arithmetic floor is the step's FLOPs (forward + backward of the plain math, no
+recomputation) divided by the measured peak matmul throughput (a large square sgemm): what
+a step would cost if every operation ran at matmul speed. Both paths are far above it, since
+most of the work is elementwise (activation, its derivative, the softmax and pooling
+products) over B x T x hidden numbers, bound by memory or cache bandwidth rather than FMAs.
+The "elementwise floor" column is the time of the passes over (B, T, hidden) that no
+implementation avoids (activation forward, recompute or store, its derivative, one product
+with f' for dL/dW), measured as in-cache ``clamp_min_`` + ``sign`` passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from project.data.base import DataSpec  # noqa: E402
+from project.models.build import build_network  # noqa: E402
+from project.models.chunked_pooling import CHUNK_ELEMENTS  # noqa: E402
+
+START, END = "<!-- long-sequence:start -->", "<!-- long-sequence:end -->"
+THREADS = 2
+POOLINGS = {"attention": {"name": "attention", "pooling": "attention"},
+            "mean": {"name": "baseline", "pooling": "mean"}}
+
+
+def keep_freed_memory() -> str:
+    """The suite's allocator setting (as every training run), wherever the module lives."""
+    for module in ("project.training.cpu_allocator", "project.cpu_allocator"):
+        try:
+            mod = __import__(module, fromlist=["keep_freed_memory"])
+        except ImportError:
+            continue
+        return "on" if mod.keep_freed_memory() else "unavailable"
+    return "not found"
+
+
+def adding_net() -> dict:
+    """The adding task's ``net`` block, from its config file."""
+    return yaml.safe_load((ROOT / "conf/task/adding.yaml").read_text())["net"]
+
+
+def adding_batch(batch: int, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """An adding-problem-shaped batch: values in [0, 1] and a marker channel; targets."""
+    g = torch.Generator().manual_seed(0)
+    values = torch.rand(batch, T, generator=g)
+    marker = torch.zeros(batch, T)
+    first = torch.randint(0, 10, (batch,), generator=g)
+    second = torch.randint(10, T // 2, (batch,), generator=g)
+    marker[torch.arange(batch), first] = 1.0
+    marker[torch.arange(batch), second] = 1.0
+    y = (values[torch.arange(batch), first] + values[torch.arange(batch), second])[:, None]
+    return torch.stack([values, marker], dim=2), y
+
+
+def step_flops(pooling: str, B: int, T: int, K: int, D: int, head_hidden: int) -> float:
+    """Multiply-adds x 2 of one step's plain math, forward + backward, no recomputation."""
+    n = B * T * D
+    encoder = 2 * n * K + n  # x W^T + b
+    pool = 2 * n if pooling == "mean" else 2 * n + 2 * n  # (scores) + weighted sum
+    forward = encoder + pool
+    # backward: dW (2nK), db, dh from the pooling (a g), [+ dz q, dL/da = h . g, dq]
+    backward = 2 * n * K + n + 2 * n + (0 if pooling == "mean" else 6 * n)
+    head = 6 * B * (D * head_hidden + head_hidden)  # negligible
+    return float(forward + backward + head)
+
+
+def peak_matmul_flops(size: int = 1024, reps: int = 20) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * size**3 / min(times)
+
+
+def elementwise_floor_s(B: int, T: int, D: int, reps: int = 20) -> float:
+    """Four in-cache passes over B x T x D numbers (f forward, f recomputed, f', one product)."""
+    chunk = torch.randn(max(1, CHUNK_ELEMENTS // D), D)
+    n_chunks = B * T * D / chunk.numel()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        chunk.clamp_min_(-1.0)
+        chunk.sign()
+        times.append(time.perf_counter() - t)
+    return 2 * min(times) * n_chunks
+
+
+def time_steps(net, opt, x, y, steps: int) -> float:
+    """Median seconds per training step over ``steps`` steps."""
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        loss = torch.nn.functional.mse_loss(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def run(T: int, batch: int, repeats: int, steps: int) -> dict:
+    net_cfg = {**adding_net(), "fused": "off"}
+    K, D, head_hidden = 2, int(net_cfg["hidden"]), int(net_cfg.get("head_hidden", 0))
+    spec = DataSpec(task_type="regression", num_outputs=1, input_kind="vector", input_dim=K,
+                    max_len=T)
+    x, y = adding_batch(batch, T)
+    setups = {}
+    for pooling, model in POOLINGS.items():
+        for fused in ("off", "on"):
+            torch.manual_seed(0)
+            net = build_network({**net_cfg, "fused": fused}, model, spec)
+            assert net.uses_fused(x) == (fused == "on")
+            setups[pooling, fused] = (net, torch.optim.Adam(net.parameters(), lr=1e-3))
+        with torch.no_grad():  # same network, same numbers
+            plain, fused_out = (setups[pooling, f][0](x) for f in ("off", "on"))
+            torch.testing.assert_close(fused_out, plain, rtol=1e-4, atol=1e-5)
+    for net, opt in setups.values():  # warm-up
+        time_steps(net, opt, x, y, 2)
+    samples = {key: [] for key in setups}
+    for _ in range(repeats):
+        for key, (net, opt) in setups.items():
+            samples[key].append(time_steps(net, opt, x, y, steps))
+    peak = peak_matmul_flops()
+    elementwise = elementwise_floor_s(batch, T, D)
+    rows = []
+    for pooling in POOLINGS:
+        plain = statistics.median(samples[pooling, "off"])
+        fused = statistics.median(samples[pooling, "on"])
+        flops = step_flops(pooling, batch, T, K, D, head_hidden)
+        rows.append({"pooling": pooling, "plain_ms": 1e3 * plain, "fused_ms": 1e3 * fused,
+                     "speedup": plain / fused, "gflop_per_step": flops / 1e9,
+                     "arithmetic_floor_ms": 1e3 * flops / peak,
+                     "elementwise_floor_ms": 1e3 * elementwise,
+                     "plain_samples_ms": [1e3 * s for s in samples[pooling, "off"]],
+                     "fused_samples_ms": [1e3 * s for s in samples[pooling, "on"]]})
+    return {"T": T, "batch": batch, "hidden": D, "inputs": K, "threads": THREADS,
+            "repeats": repeats, "steps": steps, "peak_matmul_gflops": peak / 1e9,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows}
+
+
+def markdown(result: dict, command: str) -> str:
+    r = result
+    lines = [
+        f"Written by `{command}` (do not edit by hand: rerun it).",
+        "",
+        f"adding-task network, T={r['T']}, batch {r['batch']}, hidden {r['hidden']}, "
+        f"{r['inputs']} input channels; one step = forward + backward + Adam; "
+        f"{r['threads']} threads; machine: {r['machine']}; {r['date']}; "
+        f"median of {r['repeats']} repeats x {r['steps']} steps; load average at the end "
+        f"{', '.join(f'{v:.1f}' for v in r['load_average'] or [])}",
+        "",
+        "| pooling | plain ms/step | fused ms/step | plain/fused | GFLOP/step | "
+        "arithmetic floor ms | elementwise floor ms | fused/elementwise floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["rows"]:
+        lines.append(
+            f"| {row['pooling']} | {row['plain_ms']:.1f} | {row['fused_ms']:.1f} | "
+            f"{row['speedup']:.2f}x | {row['gflop_per_step']:.3f} | "
+            f"{row['arithmetic_floor_ms']:.2f} | {row['elementwise_floor_ms']:.1f} | "
+            f"{row['fused_ms'] / row['elementwise_floor_ms']:.1f}x |")
+    lines += ["", f"peak matmul: {r['peak_matmul_gflops']:.0f} GFLOP/s (1024^2 sgemm, "
+                  f"{r['threads']} threads)."]
+    return "\n".join(lines)
+
+
+def write_doc(path: Path, body: str) -> None:
+    """Replace the section between the markers (append it when absent)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = f"{START}\n{body}\n{END}"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text,
+                      flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n## Long sequences: fused encoder + pooling\n\n" + \
+            section + "\n"
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--T", type=int, default=1000, help="sequence length (default 1000)")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per repeat")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--doc", type=Path, help="replace the long-sequence section of this file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(THREADS)
+    allocator = keep_freed_memory()
+    result = run(args.T, args.batch, args.repeats, args.steps)
+    result["keep_freed_memory"] = allocator
+    command = "python scripts/bench_long_sequence.py " + " ".join(
+        a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:]))
+    table = markdown(result, command.strip())
+    print(table)
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+    if args.doc:
+        write_doc(args.doc, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

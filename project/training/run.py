@@ -135,12 +135,31 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     run_dir = resolve_run_dir(cfg, identity)
     if run_folder.is_finished(run_dir):
         return run_folder.read_summary(run_dir)
+    if cfg.resume == "auto" and is_vectorized_checkpoint(run_folder.last_checkpoint(run_dir)):
+        return resume_vectorized(cfg)  # a member of a vectorised group: resumed as one
     with run_folder.claim(run_dir):  # one process per run folder; a second one is refused
         if run_folder.is_finished(run_dir):  # finished by the owner we raced
             return run_folder.read_summary(run_dir)
         if cfg.resume == "auto" and run_folder.last_checkpoint(run_dir).exists():
             run_folder.check_resume_config(cfg, run_dir)
         return train_owned(cfg, identity, run_dir, callbacks)
+
+
+def is_vectorized_checkpoint(path: Path) -> bool:
+    from project.training.vectorized import is_vectorized_checkpoint as check
+
+    return path.exists() and check(path)
+
+
+def resume_vectorized(cfg: DictConfig) -> dict:
+    """Resume a run whose resume point a vectorised-seeds group wrote, by that path (as a
+    group of one, from the member checkpoint it wrote)."""
+    from project.training.vectorized import train_vectorized
+
+    (outcome,) = train_vectorized([cfg])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def train_owned(cfg: DictConfig, identity: RunIdentity, run_dir: Path,

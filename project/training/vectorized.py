@@ -75,7 +75,7 @@ FORMAT = "vectorized-seeds/1"  # a member's checkpoint (``last.ckpt`` and the be
 # Top-level config keys that may differ between the members of one group.
 MEMBER_KEYS = ("seed", "run_dir", "identity", "vectorized")
 PRECISIONS = ("32-true", "32", 32)
-Hook = Callable[[str, int], None]  # (point, step): "train" after a step, "validation" during one
+Hook = Callable[[str, "VectorizedGroup"], None]  # "train" after a step, "validation" in one
 
 
 class VectorizeError(ValueError):
@@ -282,6 +282,17 @@ class DropoutMasks:
         return [m.to(device) for m in out]
 
 
+def member_networks(cfg: DictConfig, seeds: list[int], spec) -> list[nn.Module]:
+    """Each seed's network, initialised as its single run's (``run.train``): the global seed,
+    then ``torch.manual_seed(seed)`` right before ``build_network``."""
+    networks = []
+    for seed in seeds:
+        L.seed_everything(seed, workers=True, verbose=False)
+        torch.manual_seed(seed)
+        networks.append(build_network(_plain(cfg, "task.net"), _plain(cfg, "model"), spec))
+    return networks
+
+
 # -- members --------------------------------------------------------------------------------
 @dataclass
 class Member:
@@ -371,11 +382,7 @@ class VectorizedGroup:
         self.device = self.fabric.device
         classify = spec.task_type == "classification"
         loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
-        networks = []
-        for m in members:  # the single run's order: seed_everything, data, manual_seed, network
-            L.seed_everything(m.seed, workers=True, verbose=False)
-            torch.manual_seed(m.seed)
-            networks.append(build_network(_plain(cfg, "task.net"), _plain(cfg, "model"), spec))
+        networks = member_networks(cfg, [m.seed for m in members], spec)
         self.params_count = sum(p.numel() for p in networks[0].parameters())
         model = StackedMembers(networks, loss_fn)
         del networks
@@ -558,7 +565,7 @@ class VectorizedGroup:
         ks = [k for k, m in enumerate(self.members) if m.active]
         results = self._evaluate("val", ks)
         if self.hook is not None:
-            self.hook("validation", self.step)
+            self.hook("validation", self)
         stop = []
         for k in ks:
             m = self.members[k]
@@ -646,7 +653,7 @@ class VectorizedGroup:
                 self._finish(newly, diverged=True)
                 self.step += 1
                 if self.hook is not None:
-                    self.hook("train", self.step)
+                    self.hook("train", self)
                 active = [k for k, m in enumerate(self.members) if m.active]
                 if sigterm.received:
                     self._save_last(active)

@@ -4,7 +4,9 @@ Reads each run's ``.wandb`` transaction log with W&B's own reader, ``wandb leet 
 --json`` (one JSON record per line: run, config, history, summary, exit...). A run that was
 resumed has several ``offline-run-*`` folders with the same run id; their records are joined
 in time order. Only runs whose summary holds the run-summary figures (finished runs) are
-rows of the table; others are reported on stderr and skipped.
+rows of the table; others are reported on stderr and skipped, and so are files that hold no
+records at all (a segment whose process was killed before W&B wrote anything: a resumed run
+replays the run folder's curve, so its history is in the next segment).
 """
 
 from __future__ import annotations
@@ -93,8 +95,14 @@ def decode_run(records: list[dict]) -> dict:
 def load_offline_runs_raw(root: str | Path) -> list[dict]:
     """Decoded runs under ``root``; the files of a resumed run (same id) are merged in order."""
     merged: dict[str, dict] = {}
+    paths = find_wandb_files(root)
     with ThreadPoolExecutor(max_workers=4) as pool:  # each read is a `wandb` subprocess
-        decoded = list(pool.map(lambda p: decode_run(read_records(p)), find_wandb_files(root)))
+        decoded = list(pool.map(lambda p: decode_run(read_records(p)), paths))
+    for path, run in zip(paths, decoded):
+        if run.get("id") is None:
+            print(f"warning: skipping {path}: it holds no W&B run records (its process was "
+                  "killed before W&B wrote them)", file=sys.stderr)
+    decoded = [run for run in decoded if run.get("id") is not None]
     for run in sorted(decoded, key=lambda r: r.get("start_time") or ""):
         prev = merged.get(run["id"])
         if prev is None:

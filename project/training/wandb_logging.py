@@ -6,11 +6,17 @@ tags = model and task; its config is the full resolved Hydra config. Validation 
 summary; at the end the run's summary figures join the summary. W&B's files live in
 ``<run_dir>/wandb``; the run id is kept in ``<run_dir>/wandb_run_id`` so a resumed run
 continues the same W&B run. Mode: ``logger.mode``, else ``$WANDB_MODE``, else online when an
-API key is configured and offline (said in one line) when none is: it never prompts.
+API key is configured and offline (said in one line) when none is. It never prompts: online
+without an API key (W&B would show its login menu in a terminal and wait) logs offline too.
+
+A resumed run replays the run folder's curve into W&B before its first new row: a process
+killed by SIGKILL takes W&B's unwritten records with it (its offline file can hold none), and
+the run folder has every evaluation up to the checkpoint, so W&B's history is whole again.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import string
@@ -19,6 +25,7 @@ from pathlib import Path
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
+from project import run_folder
 from project.wandb_credentials import has_api_key
 
 RUN_ID_FILE = "wandb_run_id"
@@ -28,11 +35,12 @@ LOWER_IS_BETTER = ("loss", "mse", "mae")
 def resolve_mode(configured: str | None) -> str:
     """``online``/``offline``/``disabled``: the config, then ``$WANDB_MODE``, then the API key."""
     mode = configured or os.environ.get("WANDB_MODE")
-    if mode:
+    if mode and mode != "online":
         return "offline" if mode == "dryrun" else mode
     if has_api_key():
         return "online"
-    print("wandb: no API key found, logging offline into the run folder "
+    asked = " (mode online asked for, but W&B would ask to log in)" if mode else ""
+    print(f"wandb: no API key found{asked}, logging offline into the run folder "
           "(upload later with `wandb sync <run_dir>/wandb/offline-run-*`)")
     return "offline"
 
@@ -70,6 +78,7 @@ class GlobalStepWandbLogger(WandbLogger):
     """
 
     _module = None
+    replay_dir: Path | None = None  # a resumed run's folder: its curve is replayed once
 
     def log_hyperparams(self, params, *args, **kwargs) -> None:
         """Nothing: the run's config already is the full resolved Hydra config."""
@@ -80,12 +89,27 @@ class GlobalStepWandbLogger(WandbLogger):
 
     def log_metrics(self, metrics, step=None) -> None:
         trainer = getattr(self._module, "_trainer", None)
+        if trainer is not None and self.replay_dir is not None:
+            self.replay_curve(trainer.global_step)
         if trainer is not None:
             step = trainer.global_step
             clock = next((c for c in trainer.callbacks if hasattr(c, "train_time")), None)
             if clock is not None and any(k.startswith("val/") for k in metrics):
                 metrics = {**metrics, "train_time_s": clock.train_time}
         super().log_metrics(metrics, step)
+
+    def replay_curve(self, before_step: int) -> None:
+        """Log the run folder's evaluations before ``before_step`` that W&B does not have
+        (all of them offline, where each resumed segment is a file of its own; online, those
+        after the last step W&B received), each at its own ``trainer/global_step``."""
+        run_dir, self.replay_dir = self.replay_dir, None
+        logged = self.experiment.summary.get("trainer/global_step")
+        after = logged if isinstance(logged, (int, float)) else -1
+        for row in run_folder.read_curve(run_dir):
+            step = int(row["step"])
+            if after < step < before_step:
+                values = {k: v for k, v in row.items() if k != "step" and not math.isnan(v)}
+                super().log_metrics(values, step)
 
 
 def make_logger(cfg: DictConfig, run_dir: Path, mode: str) -> GlobalStepWandbLogger:
@@ -94,6 +118,7 @@ def make_logger(cfg: DictConfig, run_dir: Path, mode: str) -> GlobalStepWandbLog
 
     lc = cfg.logger
     task, model, seed = cfg.task.name, cfg.model.name, int(cfg.seed)
+    resumed = (Path(run_dir) / RUN_ID_FILE).exists()  # a W&B run this folder started before
     logger = GlobalStepWandbLogger(
         name=f"{task}-{model}-s{seed}", save_dir=str(run_dir), id=run_id(run_dir),
         project=lc.project, entity=lc.get("entity"), group=lc.get("group") or task,
@@ -104,6 +129,7 @@ def make_logger(cfg: DictConfig, run_dir: Path, mode: str) -> GlobalStepWandbLog
                                 console="off", x_disable_stats=True),
     )
     logger._wandb_init.pop("anonymous", None)  # deprecated in wandb 0.31 (warns when passed)
+    logger.replay_dir = Path(run_dir) if resumed else None
     return logger
 
 

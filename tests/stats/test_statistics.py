@@ -325,3 +325,21 @@ def test_geometric_mean_of_a_censored_setting_is_a_bound():
     est = geometric_mean_speedup([plain, bounded], n_resamples=200)
     assert est.bound == ">=" and est.value == pytest.approx(math.sqrt(4 * 10))
     assert est.high == math.inf and est.low == pytest.approx(math.sqrt(40))
+
+
+def test_open_limits_hand_computed():
+    """100 resampled ratios 1..100; 'nearest' percentiles: rank 0.025 * 99 = 2.475 -> 2 (value
+    3) and 0.975 * 99 = 96.525 -> 97 (value 98)."""
+    from project.stats.bootstrap import open_limits
+
+    samples, none = np.arange(1.0, 101.0), np.zeros(100, bool)
+    assert open_limits(samples, none, none, "") == (3.0, 98.0)
+    top2, top3 = samples > 98, samples > 97  # resamples whose control median is censored
+    assert open_limits(samples, top2, none, "") == (3.0, 98.0)  # 2% may be anything: fine
+    assert open_limits(samples, top3, none, "") == (3.0, math.inf)  # 3% > 2.5%: open
+    low3 = samples < 4  # resamples whose variant median is censored
+    assert open_limits(samples, none, low3, "") == (0.0, 98.0)
+    # a point estimate that is a bound opens its side even when no resample is censored
+    assert open_limits(samples, none, none, ">=") == (3.0, math.inf)
+    assert open_limits(samples, none, none, "<=") == (0.0, 98.0)
+    assert open_limits(samples, none, none, "?") == (0.0, math.inf)

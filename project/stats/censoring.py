@@ -4,7 +4,7 @@ A run that never meets the target is right-censored at its budget (``reached = F
 tells us only that its time to target exceeds the budget. Functions accept a batch of
 samples on the last axis (shape ``(..., n)``), so a bootstrap can evaluate 10,000 resamples
 in one call. The Kaplan-Meier estimate itself is ``scipy.stats.ecdf`` on ``CensoredData``;
-``tests/test_statistics.py`` checks this vectorised version against it.
+``tests/stats/test_statistics.py`` checks this vectorised version against it.
 """
 
 from __future__ import annotations

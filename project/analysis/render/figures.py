@@ -200,7 +200,7 @@ def forest_figure(table: pd.DataFrame, across: pd.DataFrame, out: Path,
         ax.axvline(1.0, color="gray", ls="--", lw=1)
         ax.set_yticks(y, [it[0] for it in items])
         ax.set_xscale("log")
-        ax.set_xlim(lo_x, hi_x * 3)  # room for the CI labels
+        ax.set_xlim(lo_x / 1.3, hi_x * 3)  # room for open-side arrows and CI labels
         ax.set_ylim(-0.6, max(len(items), 1) - 0.4)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(minor_tick))

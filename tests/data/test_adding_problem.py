@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from project.data.adding_problem import AddingProblemDataModule, generate_problem
+from project.data.adding_problem import AddingProblemDataModule, GeneratedBatches, generate_problem
 
 
 def gen(seed=0, **kw):
@@ -65,3 +65,84 @@ def test_validation_and_test_sets_are_fixed_and_distinct():
 def test_sequence_length_below_20_is_refused():
     with pytest.raises(ValueError, match="seq_len=10 must be >= 20"):
         AddingProblemDataModule(seq_len=10)
+
+
+# -- the paper's protocol (Raffel & Ellis 2016) and the variable-length experiment ----------
+def test_default_streams_are_unchanged_by_the_length_options():
+    """Sums of data drawn by the generator before max_seq_len/lengths existed (commit 495aa71,
+    printed there): existing runs resume on the same data."""
+    d = gen(n=7, seq_len=30, seed=3)
+    assert float(d["x"].double().sum()) == pytest.approx(-6.4553937911987305, abs=1e-9)
+    assert float(d["y"].double().sum()) == pytest.approx(3.968220591545105, abs=1e-9)
+    d = gen(n=7, seq_len=30, seed=3, problem="multiply", variable_length=True)
+    assert float(d["x"].double().sum()) == pytest.approx(106.50053960084915, abs=1e-9)
+    assert d["mask"].sum(1).tolist() == [31, 32, 31, 30, 31, 30, 30]
+    dm = AddingProblemDataModule(seq_len=20, variable_length=True, batch_size=4, val_size=5,
+                                 test_size=5, seed=2)
+    dm.setup()
+    batch = next(iter(dm.train_dataloader()))
+    assert float(batch["x"].double().sum()) == pytest.approx(-0.9561285972595215, abs=1e-9)
+    assert float(dm.splits["val"]["y"].double().sum()) == pytest.approx(2.5669932663440704,
+                                                                        abs=1e-9)
+
+
+def test_paper_protocol_lengths_values_and_markers():
+    """Raffel & Ellis: lengths in [T0, 1.1 T0], multiply values in [0, 1], a 1 in the first ten
+    steps and one before the midpoint, -1 at the first and last step."""
+    d = gen(n=2000, seq_len=50, problem="multiply", variable_length=True)
+    lengths = d["mask"].sum(1)
+    # [T0, ceil(1.1 T0) - 1] as the authors' np.random.randint(T0, ceil(1.1 T0)); in floating
+    # point 1.1 * 50 = 55.000000000000007, so 55 is included, as in their code
+    assert lengths.min() == 50 and lengths.max() == 55
+    values, markers = d["x"][..., 0], d["x"][..., 1]
+    assert values[d["mask"]].min() >= 0 and values[d["mask"]].max() <= 1
+    ones = (markers == 1).nonzero()[:, 1]
+    assert ones[0::2].max() < 10 and torch.all(ones[1::2] < lengths // 2)
+
+
+def test_explicit_lengths_pad_to_the_longest_and_place_markers_per_example():
+    d = gen(n=3, lengths=torch.tensor([22, 35, 27]))
+    assert d["x"].shape == (3, 35, 2)
+    assert d["mask"].sum(1).tolist() == [22, 35, 27]
+    markers = d["x"][..., 1]
+    assert markers[0, 21] == -1 and markers[1, 34] == -1 and markers[2, 26] == -1
+    second = (markers == 1).nonzero()[1::2, 1]
+    assert torch.all(second < torch.tensor([11, 17, 13]))  # L // 2 of each example
+    with pytest.raises(ValueError, match=r"lengths has shape \(2,\), expected \(3,\)"):
+        gen(n=3, lengths=torch.tensor([20, 30]))
+
+
+def test_max_seq_len_draws_one_length_per_batch_uniformly_in_the_range():
+    dm = AddingProblemDataModule(seq_len=20, max_seq_len=60, batch_size=3, val_size=5,
+                                 test_size=5, seed=1)
+    dm.setup()
+    batches = GeneratedBatches(3, 1, 60, seq_len=20, problem="add", variable_length=False)
+    lengths = []
+    for k in range(400):
+        b = batches[k]
+        assert torch.all(b["mask"])  # one length per batch: no padding
+        lengths.append(b["x"].shape[1])
+    assert min(lengths) == 20 and max(lengths) == 60  # both ends reachable: [20, 60]
+    # uniform over 41 values: mean 40, sd of the mean sqrt((41**2 - 1) / 12 / 400) ~ 0.59
+    assert abs(sum(lengths) / len(lengths) - 40) < 3
+    assert len(set(lengths)) > 30
+    loader_first = next(iter(dm.train_dataloader()))
+    assert torch.equal(loader_first["x"], batches[0]["x"])  # the loader serves these batches
+    assert dm.spec.max_len == 60
+
+
+def test_max_seq_len_held_out_sets_spread_lengths_evenly():
+    dm = AddingProblemDataModule(seq_len=20, max_seq_len=30, val_size=11, test_size=6, seed=0)
+    dm.setup()
+    assert dm.splits["val"]["mask"].sum(1).tolist() == list(range(20, 31))
+    assert dm.splits["val"]["x"].shape == (11, 30, 2)
+    # linspace(20, 30, 6) = 20, 22, 24, 26, 28, 30
+    assert dm.splits["test"]["mask"].sum(1).tolist() == [20, 22, 24, 26, 28, 30]
+
+
+@pytest.mark.parametrize("kw", [dict(max_seq_len=19, seq_len=20),
+                                dict(max_seq_len=60, seq_len=20, variable_length=True)])
+def test_max_seq_len_refuses_a_bad_range_or_variable_length(kw):
+    with pytest.raises(ValueError, match="max_seq_len=.* needs max_seq_len >= seq_len=20 and "
+                                         "variable_length=false"):
+        AddingProblemDataModule(**kw)

@@ -287,13 +287,20 @@ def test_resume_after_sigkill_is_bitwise_identical(tmp_path, point, step):
 
 @pytest.mark.slow
 def test_a_killed_member_resumed_alone_by_run_train_ends_as_the_group(tmp_path):
-    """``project.train`` on a folder holding a member checkpoint hands it to this path."""
+    """``project.train`` on a folder holding a member checkpoint hands it to this path (a
+    group of one: its batched products round differently from a group of two, so the
+    figures agree to float rounding)."""
     ref = tmp_path / "ref"
     assert drive(ref, "none", -1, "0,1", RESUME).returncode == 0
     assert drive(tmp_path / "run", "train", 30, "0,1", RESUME).returncode == -signal.SIGKILL
     alone = train(compose_train([*RESUME, "seed=1"], tmp_path / "run" / "seed1"))
-    assert figures(alone) == figures(run_folder.read_summary(ref / "seed1"))
-    assert digest(tmp_path / "run" / "seed1") == digest(ref / "seed1")
+    want = run_folder.read_summary(ref / "seed1")
+    assert set(alone) == set(want)
+    for key, value in figures(want).items():
+        assert alone[key] == (pytest.approx(value, rel=1e-5)
+                              if isinstance(value, (float, dict)) else value), key
+    assert max_relative_difference(weights(tmp_path / "run" / "seed1"), weights(ref / "seed1")) < 1e-5
+    assert not run_folder.is_finished(tmp_path / "run" / "seed0")  # only the run asked for
 
 
 if __name__ == "__main__":

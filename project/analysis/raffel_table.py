@@ -1,14 +1,22 @@
-"""Raffel & Ellis 2016, Table 1 from finished runs: ``python -m project.analysis.raffel_table RUNS``.
+"""Raffel & Ellis 2016, Table 1 from finished runs, beside the published values:
+``python -m project.analysis.raffel_table RUNS [--out FILE.md]``.
 
-Rows: problem (add, multiply) x sequence length T. Columns: one per model of ``--models``
-(default: the paper's two, attention and the unweighted mean, our ``baseline``), the batches
-needed to solve the problem (100% of the validation sequences within 0.04) at the best
-learning rate of that cell: the Kaplan-Meier
-median over seeds (``>B`` when half or more of the seeds never solved it within the budget B),
-how many seeds solved it (n/N), for unsolved cells the median best validation accuracy, and
-the rate. Best rate: most seeds solved, then the lowest median, then the most progress toward
-the target (``project.analysis.lr_selection``). Runs are read with the shared loader
-(``project.analysis.local_runs``).
+The paper (arXiv:1512.08756v1, Table 1) reports, per problem x T0 x pooling, the epochs of
+1000 updates its single run needed to solve the problem (100% of 1000 held-out sequences
+within 0.04) at the best of four Adam rates. Ours, per seed, is the same statistic: the fewest
+epochs (``ceil(steps / 1000)``, steps on our finer evaluation grid) that any rate needed,
+with the rate that needed them (``best_per_seed``). The authors' early abandoning (a rate
+stops once it has used as many updates as the best solved one) is applied per seed by
+``abandon_budget``; it cannot change this statistic (an abandoned run had not solved the
+problem with fewer updates than the best, which is all that was known). A cell of the table
+(``cell_summary``) is the Kaplan-Meier median of those epochs over seeds (censored at the
+budget where no rate solved it), their range, seeds solved n/N and the rates chosen; it
+agrees with the paper (``agrees``) when both solved it within one epoch of each other, or
+when ours did not solve it within our budget and the paper's run did not within its 100
+epochs or needed more than our budget.
+
+``cell_results`` keeps every rate's own cell (KM median batches over seeds) for the CSV;
+``raffel_table`` is the older batches-per-cell view (best rate per cell).
 """
 
 from __future__ import annotations
@@ -23,10 +31,29 @@ import pandas as pd
 from project.cli import user_error
 from project.analysis.lr_selection import pick_best, rate_results
 from project.analysis.local_runs import load_local_runs
+from project.stats.censoring import km_median
 
 PROBLEMS = {"adding": "add", "multiply": "multiply"}
 # The default of --models: the paper's columns (model config name -> column label).
 RAFFEL_MODELS = {"attention": "attention", "baseline": "mean"}
+# The paper's protocol: its tanh-score attention (model attention_tanh) and the mean.
+PAPER_MODELS = {"attention_tanh": "attention", "baseline": "mean"}
+RATES = (1e-2, 3e-3, 1e-3, 3e-4)  # the authors' order (fixed_length_experiments.py)
+UPDATES_PER_EPOCH = 1000
+PAPER_EPOCHS = 100  # the paper's budget
+PAPER_LENGTHS = (50, 100, 500, 1000, 5000, 10000)
+# arXiv:1512.08756v1, Table 1: epochs to solve; a string is the accuracy after 100 epochs
+# (never solved).
+PAPER_TABLE1 = {
+    ("add", "attention"): dict(zip(PAPER_LENGTHS, (1, 1, 1, 1, 2, 3))),
+    ("add", "mean"): dict(zip(PAPER_LENGTHS, (1, 1, 1, 2, 8, 17))),
+    ("multiply", "attention"): dict(zip(PAPER_LENGTHS, (1, 2, 4, 2, 15, 6))),
+    ("multiply", "mean"): dict(zip(PAPER_LENGTHS, (2, 2, 8, 33, "89.8%", "80.8%"))),
+}
+# The variable-length experiment (T from 50 to 10000, 100 epochs): accuracy.
+PAPER_VARIABLE = {("add", "attention"): 0.999, ("multiply", "attention"): 0.994,
+                  ("add", "mean"): 0.774, ("multiply", "mean"): 0.555}
+VARIABLE_KEY = "task.data.max_seq_len="
 COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget", "auc",
            "best_val"]
 
@@ -74,30 +101,223 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+# -- the paper's statistic, per seed, and the comparison with Table 1 -------------------------
+def epochs_from_steps(steps: float, per_epoch: int = UPDATES_PER_EPOCH) -> int:
+    """Epochs of ``per_epoch`` updates within which ``steps`` updates fall: the paper evaluates
+    after every epoch, so a problem solved at update 300 or 1000 counts 1, at 1100 counts 2."""
+    if not steps > 0:
+        raise ValueError(f"steps={steps}: a problem is solved after at least one update")
+    return math.ceil(steps / per_epoch)
+
+
+def is_variable(runs: pd.DataFrame) -> pd.Series:
+    """Runs of the variable-length experiment (``task.data.max_seq_len`` set)."""
+    if "setting_overrides" not in runs:
+        return pd.Series(False, index=runs.index)
+    return runs["setting_overrides"].map(
+        lambda s: any(str(o).startswith(VARIABLE_KEY) for o in (s if isinstance(s, (list, tuple))
+                                                                  else ())))
+
+
+def paper_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Fixed-length adding/multiply runs of the paper's two models, with problem, T, model."""
+    keep = runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS) & ~is_variable(runs)
+    runs = runs[keep]
+    if runs.empty:
+        raise ValueError("no finished fixed-length adding/multiply runs of attention_tanh or "
+                         "baseline (conf/sweep/raffel2016.yaml)")
+    return runs.assign(problem=runs["task"].map(PROBLEMS), T=runs["hparams.seq_len"].astype(int),
+                       model=runs["model"].map(PAPER_MODELS), lr=runs["hparams.lr"].astype(float))
+
+
+def rate_rank(lr: float) -> int:
+    """Position of ``lr`` in the authors' order (unknown rates last)."""
+    return next((i for i, r in enumerate(RATES) if math.isclose(lr, r)), len(RATES))
+
+
+def best_per_seed(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (problem, T, model, seed) the paper's statistic: the fewest steps any rate needed
+    (ties: the earlier rate in the authors' order), that rate, epochs; unsolved when no rate
+    solved it (censored at the largest budget, with the best validation value reached)."""
+    rows = []
+    for key, g in paper_runs(runs).groupby(["problem", "T", "model", "seed"], sort=True):
+        g = g.assign(rank=g["lr"].map(rate_rank))
+        solved = g[g["reached"].astype(bool)].sort_values(["steps_to_target", "rank"],
+                                                          kind="stable")
+        budget = int(g["budget_steps"].max())
+        row = dict(zip(["problem", "T", "model", "seed"], key), rates_run=len(g),
+                   budget=budget, budget_epochs=epochs_from_steps(budget),
+                   best_val=float(g["best_val"].max()))
+        if len(solved):
+            best = solved.iloc[0]
+            row |= dict(solved=True, steps=int(best["steps_to_target"]), lr=float(best["lr"]),
+                        epochs=epochs_from_steps(best["steps_to_target"]))
+        else:
+            row |= dict(solved=False, steps=budget, lr=float("nan"),
+                        epochs=epochs_from_steps(budget))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def abandon_budget(earlier: pd.DataFrame, budget: int) -> int:
+    """The authors' early abandoning for one (problem, T, model, seed): the next rate gets as
+    many updates as the fewest an earlier rate needed to solve it (``earlier``: the finished
+    runs of the earlier rates, with ``reached`` and ``steps_to_target``), else ``budget``."""
+    solved = earlier[earlier["reached"].astype(bool)] if len(earlier) else earlier
+    if not len(solved):
+        return int(budget)
+    return int(min(budget, int(solved["steps_to_target"].min())))
+
+
+def cell_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per (problem, T, model): seeds, solved, KM median epochs over seeds (inf when half or
+    more never solved it), the range, our budget in epochs and the rates chosen per seed."""
+    rows = []
+    for key, g in per_seed.groupby(["problem", "T", "model"], sort=True):
+        epochs = g["epochs"].to_numpy(dtype=float)
+        solved = g["solved"].to_numpy(dtype=bool)
+        rates = g.loc[g["solved"], "lr"].map(rate_rank).value_counts()
+        rows.append(dict(zip(["problem", "T", "model"], key), seeds=len(g),
+                         solved=int(solved.sum()), median=float(km_median(epochs, solved)),
+                         low=int(epochs.min()), high=int(epochs.max()),
+                         high_solved=bool(solved[epochs == epochs.max()].all()),
+                         budget_epochs=int(g["budget_epochs"].max()),
+                         best_val=float(g["best_val"].median()),
+                         rates={RATES[i]: int(n) for i, n in sorted(rates.items())}))
+    return pd.DataFrame(rows)
+
+
+def agrees(ours_median: float, budget_epochs: int, paper: int | str) -> bool:
+    """The issue's rule: same epoch count within one epoch, or both unsolved within our budget
+    where the paper never solved it (a percentage) or needed more epochs than our budget."""
+    paper_unsolved = isinstance(paper, str)
+    if math.isfinite(ours_median):
+        return not paper_unsolved and abs(ours_median - paper) <= 1
+    return paper_unsolved or paper > budget_epochs
+
+
+def format_ours(c: pd.Series) -> str:
+    """``2 [1-3], 5/5, lr 0.01 x3, 0.003 x2``; unsolved: ``>10 [>10], 0/5, best acc 0.950``."""
+    budget = f">{c['budget_epochs']}"
+    median = f"{c['median']:g}" if math.isfinite(c["median"]) else budget
+    high = str(c["high"]) if c["high_solved"] else budget
+    span = budget if c["solved"] == 0 else (high if str(c["low"]) == high
+                                            else f"{c['low']}-{high}")
+    text = f"{median} [{span}], {c['solved']}/{c['seeds']}"
+    if c["rates"]:
+        text += ", lr " + ", ".join(f"{r:g} x{n}" for r, n in c["rates"].items())
+    if not math.isfinite(c["median"]):
+        text += f", best acc {c['best_val']:.3f}"
+    return text
+
+
+def paper_table(runs: pd.DataFrame, lengths: tuple[int, ...] = PAPER_LENGTHS) -> pd.DataFrame:
+    """Rows problem x T0; per model our cell, the paper's value and whether they agree
+    ("not run" where we have no runs)."""
+    cells = cell_summary(best_per_seed(runs)).set_index(["problem", "T", "model"])
+    rows = []
+    for problem in PROBLEMS.values():
+        for T in lengths:
+            row = {"problem": problem, "T0": T}
+            for model in PAPER_MODELS.values():
+                paper = PAPER_TABLE1[(problem, model)][T]
+                if (problem, T, model) in cells.index:
+                    c = cells.loc[(problem, T, model)]
+                    ours = format_ours(c)
+                    agree = "yes" if agrees(c["median"], c["budget_epochs"], paper) else "no"
+                else:
+                    ours, agree = "not run", ""
+                row |= {f"{model}: ours (epochs)": ours, f"{model}: paper": str(paper),
+                        f"{model}: agree": agree}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def variable_results(runs: pd.DataFrame) -> pd.DataFrame:
+    """The variable-length runs: per (problem, model) the rate with the highest median best
+    validation accuracy, its median best and test accuracy, beside the paper's accuracy."""
+    runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS)
+                & is_variable(runs)]
+    if runs.empty:
+        return pd.DataFrame()
+    runs = runs.assign(problem=runs["task"].map(PROBLEMS), model=runs["model"].map(PAPER_MODELS),
+                       lr=runs["hparams.lr"].astype(float))
+    rows = []
+    for (problem, model, lr), g in runs.groupby(["problem", "model", "lr"], sort=True):
+        test = g.get("test_metrics.test/acc", pd.Series(dtype=float))
+        rows.append({"problem": problem, "model": model, "lr": lr, "seeds": len(g),
+                     "solved": int(g["reached"].astype(bool).sum()),
+                     "best_val": float(g["best_val"].median()),
+                     "test_acc": float(test.median()) if test.notna().any() else float("nan"),
+                     "max_T": max(int(str(o).split("=", 1)[1]) for s in g["setting_overrides"]
+                                  for o in s if str(o).startswith(VARIABLE_KEY)),
+                     "budget_epochs": epochs_from_steps(int(g["budget_steps"].max())),
+                     "paper": PAPER_VARIABLE[(problem, model)]})
+    df = pd.DataFrame(rows).sort_values(["problem", "model", "best_val", "lr"],
+                                        ascending=[True, True, False, False], kind="stable")
+    return df.groupby(["problem", "model"], sort=True).head(1).reset_index(drop=True)
+
+
+def frame_markdown(df: pd.DataFrame) -> str:
+    """A GitHub Markdown table of a frame (no extra dependency)."""
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def variable_markdown(df: pd.DataFrame) -> str:
+    """The variable-length results beside the paper's accuracies."""
+    out = df.assign(T=[f"50-{t}" for t in df["max_T"]], epochs=df["budget_epochs"],
+                    rate=[f"{r:g}" for r in df["lr"]],
+                    solved=[f"{s}/{n}" for s, n in zip(df["solved"], df["seeds"])],
+                    val=[f"{v:.3f}" for v in df["best_val"]],
+                    test=[f"{v:.3f}" for v in df["test_acc"]],
+                    paper=[f"{p:.3f} (T 50-10000, 100 epochs)" for p in df["paper"]])
+    out = out[["problem", "model", "T", "epochs", "rate", "solved", "val", "test", "paper"]]
+    out.columns = ["problem", "model", "T", "epochs", "best rate", "solved (100%)",
+                   "best val acc (median)", "test acc at best (median)", "paper acc"]
+    return frame_markdown(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m project.analysis.raffel_table", description=__doc__)
     p.add_argument("runs", type=Path, help="folder of finished runs (searched recursively)")
-    p.add_argument("--out", type=Path, help="also write the table here (.md, and .csv beside)")
-    p.add_argument("--models", nargs="+", metavar="MODEL[=LABEL]",
-                   default=[f"{k}={v}" for k, v in RAFFEL_MODELS.items()],
-                   help="model configs to tabulate, each with an optional column label "
-                        "(default: %(default)s)")
+    p.add_argument("--out", type=Path, help="also write the table here (FILE.md; the "
+                   "variable-length table to FILE_variable.md, every rate's cell to FILE.csv, "
+                   "every seed's best to FILE_seeds.csv)")
+    p.add_argument("--lengths", default=",".join(map(str, PAPER_LENGTHS)),
+                   help="T0 rows to show (default: the paper's six)")
     args = p.parse_args(argv)
-    models = dict((m.split("=", 1) + [m])[:2] for m in args.models)
     try:
         runs = load_local_runs(args.runs)
         if runs.empty:
             raise ValueError(f"no finished runs under {args.runs}")
-        cells = cell_results(runs, models)
-        table = raffel_table(runs, cells, models)
+        lengths = tuple(int(t) for t in args.lengths.split(","))
+        has_fixed = bool((~is_variable(runs) & runs["model"].isin(PAPER_MODELS)
+                          & runs["task"].isin(PROBLEMS)).any())
+        fixed = frame_markdown(paper_table(runs, lengths)) if has_fixed else ""
+        variable = variable_results(runs)
+        variable = variable_markdown(variable) if not variable.empty else ""
+        if not fixed and not variable:
+            raise ValueError(f"no Raffel & Ellis runs (attention_tanh, baseline on adding or "
+                             f"multiply) under {args.runs}")
     except (ValueError, FileNotFoundError) as e:
-        return user_error(e)
-    text = to_markdown(table)
-    print(text)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("\n\n".join(t for t in (fixed, variable) if t))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-        cells.to_csv(args.out.with_suffix(".csv"), index=False)
+        extra = args.out.with_name(args.out.stem + "_variable.md")
+        for path, text in ((args.out, fixed), (extra, variable)):
+            if text:
+                path.write_text(text + "\n")
+            else:
+                path.unlink(missing_ok=True)
+        if fixed:
+            cell_results(runs[~is_variable(runs)], PAPER_MODELS).to_csv(
+                args.out.with_suffix(".csv"), index=False)
+            best_per_seed(runs).to_csv(args.out.with_name(args.out.stem + "_seeds.csv"),
+                                       index=False)
     return 0
 
 

@@ -133,3 +133,32 @@ def test_summary_clock_is_the_whole_run_even_when_the_best_checkpoint_is_earlier
     assert summary["train_time_s"] == pytest.approx(rows[-1]["train_time_s"])
     assert summary["steps_trained"] == 60
     assert summary["step_time_ms"] == pytest.approx(1000 * rows[-1]["train_time_s"] / 60)
+
+
+def test_validation_and_checkpoint_time_is_not_on_the_training_clock(tmp_path, tiny_adding,
+                                                                      monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    import lightning as L
+
+    from project.training import tracker
+
+    # The tracker's clock jumps 1000 s in every evaluation and every checkpoint save (a fake
+    # clock: deterministic, unlike sleeping). None of that may count as training time.
+    skipped = [0.0]
+    monkeypatch.setattr(tracker, "time",
+                        SimpleNamespace(perf_counter=lambda: time.perf_counter() + skipped[0]))
+
+    class SlowValidation(L.Callback):
+        def on_validation_end(self, trainer, pl_module):
+            skipped[0] += 1000
+
+        def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+            skipped[0] += 1000
+
+    summary = train(compose_train(tiny_adding, tmp_path), callbacks=[SlowValidation()])
+    rows = read_curve(tmp_path)
+    assert skipped[0] >= 8000  # evaluations at 20 and 40 fall between training batches
+    assert summary["train_time_s"] < 1000
+    assert rows[-1]["train_time_s"] < 1000

@@ -19,8 +19,8 @@ from project.analysis.comparison import (across_tasks, cell_table, comparison_ta
 from project.analysis.render.figures import curve_figures, forest_figure, profile_figure
 from project.analysis.render.html import write_html
 from project.analysis.sources import load_runs
-from project.analysis.render.tables import (fmt_p, fmt_ratio_ci, main_table, time_table,
-                                            to_latex, to_markdown)
+from project.analysis.render.tables import (fmt_p, fmt_ratio_ci, latex_escape, main_table,
+                                            time_table, to_latex, to_markdown)
 
 NOTES = [
     "Rows: every variant against the control {control} within a setting, paired by seed "
@@ -60,6 +60,16 @@ def floor_line(table: pd.DataFrame) -> str:
     return (f"Smallest p this table could show: 2/2^n = {fmt_p(f['raw'])} with n = {f['n']} "
             f"seed pairs; after Holm over m = {f['m']} comparison(s), m × 2/2^n = "
             f"{fmt_p(f['holm'])}.")
+
+
+def floor_latex(table: pd.DataFrame) -> str:
+    """``floor_line`` in LaTeX, for the table's caption."""
+    f = p_floor(table)
+    if not f["m"]:
+        return "Smallest $p$ this table could show: no comparison was tested."
+    return (f"Smallest $p$ this table could show: $2/2^{{n}} = {fmt_p(f['raw'])}$ with "
+            f"$n = {f['n']}$ seed pairs; after Holm over $m = {f['m']}$ comparison(s), "
+            f"$m \\times 2/2^{{n}} = {fmt_p(f['holm'])}$.")
 
 
 def notes(table: pd.DataFrame, control: str, n_resamples: int, seed: int,
@@ -131,12 +141,13 @@ def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: st
              "time_latex": out / "time_table.tex", "cells_csv": out / "cells.csv",
              "runs_csv": out / "runs.csv", "across_csv": out / "across_tasks.csv"}
     files["markdown"].write_text(markdown + "\n" + note_lines[0] + "\n")
-    caption = (f"Every variant vs {control}: test metric, steps to target, speedup, "
-               f"P(faster), p and test difference over seeds. {note_lines[0]}")
+    control_tex = latex_escape(control)
+    caption = (f"Every variant vs {control_tex}: test metric, steps to target, speedup, "
+               f"P(faster), $p$ and test difference over seeds. {floor_latex(table)}")
     files["latex"].write_text(to_latex(main, caption))
     files["time_markdown"].write_text(to_markdown(times))
-    files["time_latex"].write_text(to_latex(times, f"Every variant vs {control}: seconds to "
-                                                   "target, progress AUC, speedup on time."))
+    files["time_latex"].write_text(to_latex(times, f"Every variant vs {control_tex}: seconds "
+                                                   "to target, progress AUC, speedup on time."))
     table.to_csv(files["csv"], index=False)
     cells.drop(columns="setting_key").to_csv(files["cells_csv"], index=False)
     runs.to_csv(files["runs_csv"], index=False)

@@ -190,9 +190,20 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                 "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Plain text for LaTeX (its special characters escaped)."""
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
 def to_latex(df: pd.DataFrame, caption: str = "") -> str:
     """A booktabs LaTeX table (``\\toprule``/``\\midrule``/``\\bottomrule``); columns named
-    ``model: figure`` are grouped under one ``\\multicolumn`` header per model."""
+    ``side: figure`` are grouped under one ``\\multicolumn`` header per side. ``caption`` is
+    LaTeX (escape plain text with ``latex_escape``)."""
     df = df.copy()
     df.columns = pd.MultiIndex.from_tuples(
         [tuple(c.split(": ", 1)) if ": " in c else ("", c) for c in df.columns])

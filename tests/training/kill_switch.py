@@ -2,7 +2,8 @@
 
 python -m tests.training.kill_switch RUN_DIR POINT STEP [overrides...]
 POINT: ``train`` (after training step STEP) or ``validation`` (inside the evaluation at STEP);
-``none`` trains to the end.
+``none`` trains to the end. Prints ``train starts at step N`` when fitting starts (after a
+checkpoint is restored), so a test can tell a resume from a restart.
 """
 
 import os
@@ -18,6 +19,9 @@ from tests.conftest import compose_train
 class KillAt(L.Callback):
     def __init__(self, point: str, step: int):
         self.point, self.step = point, step
+
+    def on_train_start(self, trainer, *args) -> None:
+        print(f"train starts at step {trainer.global_step}", flush=True)
 
     def on_train_batch_end(self, trainer, *args) -> None:
         if self.point == "train" and trainer.global_step == self.step:

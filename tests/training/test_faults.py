@@ -50,6 +50,8 @@ def test_nan_loss_is_recorded_as_diverged(tmp_path):
     import json
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["diverged"] is True and summary["reached"] is False
+    last = proc.stdout.strip().splitlines()[-1]  # the console says it, not just the file
+    assert f"DIVERGED (non-finite loss) after step {summary['steps_trained']}" in last, last
 
 
 def finished_tiny_run(run_dir) -> None:
@@ -126,6 +128,8 @@ def test_sigterm_saves_a_checkpoint_exits_cleanly_and_the_rerun_finishes(tmp_pat
     rerun = subprocess.run([sys.executable, "-m", "project.train", *args, f"run_dir={tmp_path}"],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-1500:]
+    # a resume, not a restart from step 0 (which would end with the same curve)
+    assert f"resuming {tmp_path} from step {step}\n" in rerun.stdout, rerun.stdout[-1500:]
     rows = read_curve(tmp_path)
     assert [r["step"] for r in rows] == list(range(0, 1001, 50))
 

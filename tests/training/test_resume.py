@@ -68,8 +68,12 @@ def test_resume_after_sigkill_is_bitwise_identical(overrides, point, step, tmp_p
     killed = run(tmp_path, point, step, overrides)
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not (tmp_path / "summary.json").exists()
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
     resumed = run(tmp_path, "none", -1, overrides)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # a resume from the last checkpoint, not a restart from step 0 (bitwise equal as well)
+    assert 0 < saved <= step and f"train starts at step {saved}\n" in resumed.stdout, \
+        resumed.stdout[-2000:]
 
     ref = uninterrupted(overrides)
     assert weights_digest(tmp_path) == weights_digest(ref)

@@ -84,14 +84,35 @@ def test_mode_resolution(monkeypatch, capsys, tmp_path):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "none"))
     assert resolve_mode("disabled") == "disabled"
-    monkeypatch.setenv("WANDB_MODE", "online")
-    assert resolve_mode(None) == "online"  # WANDB_MODE is respected
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert resolve_mode(None) == "offline"  # WANDB_MODE is respected
     assert capsys.readouterr().out == ""
+    monkeypatch.setenv("WANDB_MODE", "online")  # ... but online without a key would prompt
+    assert resolve_mode(None) == "offline" and resolve_mode("online") == "offline"
+    assert capsys.readouterr().out.count("no API key found (mode online asked for") == 2
     monkeypatch.delenv("WANDB_MODE")
     assert resolve_mode(None) == "offline"
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     assert resolve_mode(None) == "online"
+    monkeypatch.setenv("WANDB_MODE", "online")
+    assert resolve_mode(None) == "online" and capsys.readouterr().out == ""
+
+
+def test_reader_skips_a_segment_with_no_records(wandb_run, tmp_path, capsys):
+    """A process killed by SIGKILL can leave its W&B file with the header alone; the reader
+    failed on it with KeyError 'id' (`python -m project.report wandb-offline:...`)."""
+    import shutil
+
+    run_dir, _ = wandb_run
+    (path,) = find_wandb_files(run_dir)
+    shutil.copytree(path.parent, tmp_path / "wandb" / path.parent.name)
+    empty = tmp_path / "wandb" / "offline-run-20000101_000000-killed0" / "run-killed0.wandb"
+    empty.parent.mkdir()
+    empty.write_bytes(path.read_bytes()[:7])  # the file's header: no records
+    (run,) = load_offline_runs_raw(tmp_path)
+    assert run["state"] == "finished" and run["summary"]["seed"] == 3
+    assert f"warning: skipping {empty}: it holds no W&B run records" in capsys.readouterr().err
 
 
 def test_reader_falls_back_to_the_wandb_cli(wandb_run, monkeypatch):

@@ -130,7 +130,7 @@ def time_steps(net, opt, x, y, steps: int) -> float:
 def run(T: int, batch: int, repeats: int, steps: int) -> dict:
     net_cfg = {**adding_net(), "fused": "off"}
     K, D, head_hidden = 2, int(net_cfg["hidden"]), int(net_cfg.get("head_hidden", 0))
-    spec = DataSpec(task_type="regression", num_outputs=1, input_kind="vector", input_dim=K,
+    spec = DataSpec(task_type="regression", num_outputs=1, input_dim=K,
                     max_len=T)
     x, y = adding_batch(batch, T)
     setups = {}

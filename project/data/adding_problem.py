@@ -113,7 +113,7 @@ class AddingProblemDataModule(TensorDataModule):
         self.eval_seed = eval_seed
         t_max = math.ceil(1.1 * seq_len) - 1 if variable_length else seq_len
         t_max = max_seq_len if max_seq_len is not None else t_max
-        self.spec = DataSpec(task_type="regression", num_outputs=1, input_kind="vector",
+        self.spec = DataSpec(task_type="regression", num_outputs=1,
                              input_dim=2, max_len=t_max)
 
     def load(self) -> dict[str, dict[str, torch.Tensor]]:

@@ -28,7 +28,6 @@ class DataSpec:
 
     task_type: str  # "classification" or "regression"
     num_outputs: int  # classes, or regression outputs
-    input_kind: str  # "vector", "tokens" or "image"
     input_dim: int = 0  # features per position ("vector"), channels ("image")
     max_len: int = 0  # longest sequence (positions), for positional embeddings
     vocab_size: int = 0  # "tokens" only

@@ -120,6 +120,6 @@ class ForecastDataModule(TensorDataModule):
             out[split] = {"x": to_patches(x, self.patch_len, self.name), "y": y}
         x = out["train"]["x"]
         self.spec = DataSpec(task_type="regression", num_outputs=self.horizon * len(cols),
-                             input_kind="vector", input_dim=x.shape[2], max_len=x.shape[1],
+                             input_dim=x.shape[2], max_len=x.shape[1],
                              extra=extra)
         return out

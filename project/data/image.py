@@ -110,7 +110,7 @@ class ImageClassificationDataModule(TensorDataModule):
         out = {s: {"x": torch.from_numpy(((pixels[s] - mean) / std).astype(np.float32)),
                    "y": torch.from_numpy(labels[s])} for s in ("train", "val", "test")}
         self.spec = DataSpec(task_type="classification", num_outputs=len(names),
-                             input_kind="image", input_dim=self.image_shape[0],
+                             input_dim=self.image_shape[0],
                              image_shape=self.image_shape,
                              extra={"classes": [str(c) for c in names]})
         return out

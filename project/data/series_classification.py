@@ -112,7 +112,7 @@ class SeriesClassificationDataModule(TensorDataModule):
             mask = patch_mask(torch.from_numpy(d["mask"]), self.patch_len, self.patch_stride)
             out[split] = {"x": x, "mask": mask, "y": torch.from_numpy(d["y"])}
         self.spec = DataSpec(task_type="classification", num_outputs=len(names),
-                             input_kind="vector", input_dim=out["train"]["x"].shape[2],
+                             input_dim=out["train"]["x"].shape[2],
                              max_len=out["train"]["x"].shape[1],
                              extra={"classes": [str(c) for c in names], "series_len": t_max})
         return out

@@ -51,7 +51,7 @@ class TextClassificationDataModule(TensorDataModule):
             x = self.vocab.encode(texts[split], self.max_len)
             out[split] = {"x": x, "mask": x != 0, "y": torch.from_numpy(labels[split])}
         self.spec = DataSpec(task_type="classification", num_outputs=len(names),
-                             input_kind="tokens", max_len=self.max_len,
+                             max_len=self.max_len,
                              vocab_size=len(self.vocab),
                              extra={"classes": [str(c) for c in names],
                                     "vocab_size": len(self.vocab)})

@@ -121,9 +121,9 @@ def test_fused_keeps_no_tensor_of_size_batch_x_positions_x_hidden():
     assert saved < 5 * 10 * 500  # x (3 numbers a position) + scores + small: not 10*500*100
 
 
-SPEC = DataSpec(task_type="regression", num_outputs=1, input_kind="vector", input_dim=2,
+SPEC = DataSpec(task_type="regression", num_outputs=1, input_dim=2,
                 max_len=200)
-TOKENS = DataSpec(task_type="classification", num_outputs=2, input_kind="tokens", vocab_size=50,
+TOKENS = DataSpec(task_type="classification", num_outputs=2, vocab_size=50,
                   max_len=200)
 NET = {"features": "vector", "hidden": 8, "activation": "relu", "head_hidden": 4, "fused": "on"}
 

@@ -9,7 +9,7 @@ from project.models.build import build_network
 from project.models.features import VectorFeatures
 from project.models.network import PoolingNetwork
 
-SPEC = DataSpec(task_type="regression", num_outputs=3, input_kind="vector", input_dim=2,
+SPEC = DataSpec(task_type="regression", num_outputs=3, input_dim=2,
                 max_len=40)
 NET = {"features": "vector", "hidden": 16, "activation": "relu", "head_hidden": 8}
 

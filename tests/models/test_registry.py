@@ -8,7 +8,7 @@ from project.data.base import DataSpec
 from project.models.build import build_network
 from project.models.pooling import POOLINGS, build_pooling, register
 
-SPEC = DataSpec(task_type="regression", num_outputs=1, input_kind="vector", input_dim=2,
+SPEC = DataSpec(task_type="regression", num_outputs=1, input_dim=2,
                 max_len=50)
 NET = {"features": "vector", "hidden": 12, "activation": "relu", "head_hidden": 6}
 

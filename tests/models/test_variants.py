@@ -14,7 +14,7 @@ from project.models.pooling import AttentionPooling, MaxPooling, MeanPooling
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 VARIANTS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
-SPEC = DataSpec(task_type="regression", num_outputs=1, input_kind="vector", input_dim=2,
+SPEC = DataSpec(task_type="regression", num_outputs=1, input_dim=2,
                 max_len=100)
 # variant -> (pooling class, attributes)
 EXPECTED = {

@@ -1,50 +1,60 @@
 #!/usr/bin/env bash
-# The main table: run conf/sweep/paper.yaml (every real task and the adding problem x
-# {attention, baseline} x 5 seeds), build the report, and write the table, the across-task
-# summary and the figures into docs/results.md under "## Main table" (figures and the
-# md/tex/csv tables go to docs/results/paper/).
+# The verdict's tables (docs/protocol.md), regenerated into docs/results.md:
+#   main      conf/sweep/paper.yaml: 8 tasks x {attention, baseline} x 20 paired seeds
+#   variants  conf/sweep/variants.yaml: 8 tasks x 6 models x 10 paired seeds
+# Each: the sweep, the report (every variant against the control, mean pooling), and the
+# section "## Main table" / "## Variants table" of docs/results.md (tables and figures in
+# docs/results/<table>/). Choices made beforehand on validation data, with pilot seeds 0-4:
+# scripts/select_on_validation.py (GunPoint, USPS configs) and scripts/pilot_targets.py.
 #
-#   scripts/reproduce_paper.sh [--workers N] [--out DIR] [--rerun-stale]
+#   scripts/reproduce_paper.sh [--tables main,variants] [--workers N] [--rerun-stale]
+#                              [--sweep-args "..."]  (e.g. "--vectorize-seeds 10")
 #
-# Rerunning skips finished runs; --rerun-stale reruns those made with a since-edited config.
-# The full report (report.html, SVGs) stays in DIR/report.
+# Rerunning skips finished runs; the full reports (report.html, SVGs) stay in runs/<table>.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-workers=2; out=runs/paper; stale=()
+tables=main,variants; workers=2; stale=(); extra=()
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --tables) tables=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
     --rerun-stale) stale=(--rerun-stale); shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --sweep-args) read -r -a extra <<< "$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
-start=$(date +%s)
-python -m project.sweep conf/sweep/paper.yaml --workers "$workers" --out "$out" "${stale[@]}"
-status=$?
-(( status == 2 )) && exit 2
-python -m project.report "$out" --out "$out/report" | tee "$out/report.txt" || exit $?
-took=$(( $(date +%s) - start ))
-
-figs=docs/results/paper
-mkdir -p "$figs"
-cp "$out"/report/main_table.{md,tex,csv} "$out"/report/*.png "$figs"/
-body=$(mktemp)
-{
-  echo "Command: \`scripts/reproduce_paper.sh --workers $workers --out $out${stale[*]:+ ${stale[*]}}\` (took ${took}s; sweep exit status $status)."
-  echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the end $(cut -d' ' -f1-3 /proc/loadavg); working tree at commit $(git rev-parse --short HEAD); date $(date -u +%Y-%m-%dT%H:%MZ)."
-  echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`conf/sweep/paper.yaml\`); each task uses the budget, target and learning rate of its own \`conf/task/*.yaml\`."
-  echo
-  cat "$out/report/main_table.md"
-  echo
-  grep -m1 '^Across' "$out/report.txt" || true
-  echo
-  echo "Tables: [Markdown](results/paper/main_table.md), [LaTeX](results/paper/main_table.tex), [CSV](results/paper/main_table.csv)."
-  echo
-  for png in "$figs"/*.png; do echo "![$(basename "$png" .png)](results/paper/$(basename "$png"))"; done
-} > "$body"
-python scripts/results_section.py "## Main table" "$body"
-rm -f "$body"
+declare -A SPEC=([main]=paper [variants]=variants)
+declare -A HEADING=([main]="## Main table" [variants]="## Variants table")
+status=0
+for table in ${tables//,/ }; do
+  [[ -n ${SPEC[$table]:-} ]] || { echo "error: --tables: unknown table $table" >&2; exit 2; }
+  spec=conf/sweep/${SPEC[$table]}.yaml; out=runs/${SPEC[$table]}
+  start=$(date +%s); load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  python -m project.sweep "$spec" --workers "$workers" --out "$out" "${stale[@]}" "${extra[@]}"
+  sweep_status=$?
+  (( sweep_status == 2 )) && exit 2
+  (( sweep_status != 0 )) && status=$sweep_status
+  python -m project.report "$out" --out "$out/report" --control baseline \
+    | tee "$out/report.txt" || exit $?
+  took=$(( $(date +%s) - start ))
+  figs=docs/results/$table
+  mkdir -p "$figs"
+  cp "$out"/report/main_table.{md,tex,csv} "$out"/report/*.png "$figs"/
+  body=$(mktemp)
+  {
+    echo "Command: \`scripts/reproduce_paper.sh --tables $table --workers $workers${extra[*]:+ --sweep-args \"${extra[*]}\"}\` (wall ${took}s; sweep exit status $sweep_status)."
+    echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the start $load_start and at the end $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD); date $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`$spec\`); each task uses the budget, target and learning rate of its own \`conf/task/*.yaml\`."
+    echo
+    sed -n '/^|/,$p' "$out/report.txt" | sed '/^report: /d'
+    echo
+    echo "Tables: [Markdown](results/$table/main_table.md), [LaTeX](results/$table/main_table.tex), [CSV](results/$table/main_table.csv)."
+    echo
+    for png in "$figs"/*.png; do echo "![$(basename "$png" .png)](results/$table/$(basename "$png"))"; done
+  } > "$body"
+  python scripts/results_section.py "${HEADING[$table]}" "$body"
+  rm -f "$body"
+done
 exit $status

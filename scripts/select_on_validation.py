@@ -1,0 +1,96 @@
+"""Choose a task's configuration on validation data only, with pilot seeds.
+
+    python scripts/select_on_validation.py [--tasks gunpoint usps] [--workers 2]
+
+Every candidate of ``conf/selection/candidates.yaml`` runs for each compared model and pilot
+seed through the sweep backend (``runs/selection/<task>/<candidate>/<run folder>``; finished
+runs are not rerun). The choice is the candidate with the highest mean, over the models, of
+the median best validation value (for ``direction: min``, the lowest). Only validation
+figures are read: the test split of these runs is never looked at. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from project import run_folder  # noqa: E402
+from project.cli import user_error  # noqa: E402
+from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
+from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads  # noqa: E402
+from project.sweeps.spec import parse_spec  # noqa: E402
+
+CANDIDATES = ROOT / "conf" / "selection" / "candidates.yaml"
+
+
+def candidate_spec(task: str, overrides: list[str], models: list[str], seeds: list[int]):
+    """A grid spec: models x seeds on ``task``, the candidate's overrides fixed in the command."""
+    command = ["${env}", "${interpreter}", "-m", "project.train", f"task={task}", *overrides,
+               "${args_no_hyphens}"]
+    return parse_spec({"method": "grid", "command": command, "parameters": {
+        "model": {"values": models}, "seed": {"values": seeds}}})
+
+
+def best_vals(planned, model: str) -> list[float]:
+    return [run_folder.read_summary(p.run_dir)["best_val"] for p in planned
+            if p.run.identity.model == model]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", nargs="+", default=None, help="default: every task in the file")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--root", type=Path, default=ROOT / "runs" / "selection")
+    p.add_argument("--out", type=Path, default=None, help="also write the table here")
+    args = p.parse_args(argv)
+    conf = yaml.safe_load(CANDIDATES.read_text())
+    tasks = args.tasks or list(conf["tasks"])
+    started = time.perf_counter()
+    console = Console(highlight=False)
+    workers, threads = plan_threads(args.workers, None, cpu_count())
+    lines = [f"| task | candidate | overrides | median best validation value per model "
+             f"({', '.join(conf['models'])}; seeds {', '.join(map(str, conf['seeds']))}) "
+             "| mean | chosen |", "|---|---|---|---|---|---|"]
+    for task in tasks:
+        if task not in conf["tasks"]:
+            return user_error(f"--tasks {task}: not in {CANDIDATES}")
+        scores = {}
+        for name, overrides in conf["tasks"][task].items():
+            try:
+                spec = candidate_spec(task, overrides, conf["models"], conf["seeds"])
+                planned = plan_runs(spec, args.root / task / name)
+            except ValueError as e:
+                return user_error(e)
+            failed = ProcessBackend(workers, threads, console).execute(
+                split_finished(planned).todo)
+            if failed:
+                return user_error(f"{task}/{name}: {len(failed)} runs failed, e.g. "
+                                  f"{failed[0].error}")
+            direction = run_folder.read_summary(planned[0].run_dir)["direction"]
+            medians = [statistics.median(best_vals(planned, m)) for m in conf["models"]]
+            sign = 1 if direction == "max" else -1
+            scores[name] = (sign * statistics.mean(medians), medians, overrides)
+        chosen = max(scores, key=lambda n: scores[n][0])
+        for name, (score, medians, overrides) in scores.items():
+            lines.append(f"| {task} | {name} | {' '.join(overrides) or '(config as is)'} | "
+                         f"{' / '.join(f'{m:.4f}' for m in medians)} | {abs(score):.4f} | "
+                         f"{'**yes**' if name == chosen else ''} |")
+    text = "\n".join(lines)
+    print(text)
+    print(f"selection wall time {time.perf_counter() - started:.0f} s")
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

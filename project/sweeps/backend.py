@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from project import run_folder
-from project.sweeps.spec import SweepRun, SweepSpec, expand, validate_runs
+from project.sweeps.spec import SEED_KEY, SweepRun, SweepSpec, expand, validate_runs
 
 
 @dataclass
@@ -79,6 +79,19 @@ def next_free(pending: list[PlannedRun], say) -> PlannedRun | None:
             p.waiting = True
             say(f"waiting: {p.describe()} is in use by {holder}")
     return None
+
+
+def seed_groups(runs: list[PlannedRun], size: int) -> list[list[PlannedRun]]:
+    """Runs that differ only by their seed, in groups of at most ``size`` (vectorised seeds:
+    one stacked model per group), in the order of their first run; ``size`` 1: one run each.
+    Runs are compared by their overrides (the composed configs of such runs are the same)."""
+    if size <= 1:
+        return [[p] for p in runs]
+    by_setting: dict[tuple[str, ...], list[PlannedRun]] = {}
+    for p in runs:
+        key = tuple(o for o in p.run.overrides if o.split("=", 1)[0].lstrip("+") != SEED_KEY)
+        by_setting.setdefault(key, []).append(p)
+    return [same[i:i + size] for same in by_setting.values() for i in range(0, len(same), size)]
 
 
 class SweepBackend(abc.ABC):

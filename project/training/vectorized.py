@@ -70,53 +70,10 @@ from project.training.run import check_config, peak_memory_mb, resolve_run_dir
 from project.training.summary import summarize_run
 from project.training.targets import resolve_target
 from project.training.tracker import ConvergenceTracker
+from project.training.vectorize_rules import VectorizeError, check_vectorizable
 
 FORMAT = "vectorized-seeds/1"  # a member's checkpoint (``last.ckpt`` and the best one)
-# Top-level config keys that may differ between the members of one group.
-MEMBER_KEYS = ("seed", "run_dir", "identity", "vectorized")
-PRECISIONS = ("32-true", "32", 32)
 Hook = Callable[[str, "VectorizedGroup"], None]  # "train" after a step, "validation" in one
-
-
-class VectorizeError(ValueError):
-    """These runs cannot train as one stacked model; the message says why, in one line."""
-
-
-# -- what can be vectorised -----------------------------------------------------------------
-def group_key(cfg: DictConfig) -> str:
-    """The config without its member keys (seed, run folder): equal for runs that may share
-    one stacked model."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    for key in MEMBER_KEYS:
-        plain.pop(key, None)
-    return OmegaConf.to_yaml(OmegaConf.create(plain))
-
-
-def check_vectorizable(cfgs: list[DictConfig]) -> None:
-    """Raise ``VectorizeError`` (one line) unless ``cfgs`` can train as one stacked model."""
-    if not cfgs:
-        raise VectorizeError("vectorised seeds: no runs given")
-    seeds = [int(c.seed) for c in cfgs]
-    if len(set(seeds)) != len(seeds):
-        raise VectorizeError(f"vectorised seeds: seeds must differ, got {seeds}")
-    key = group_key(cfgs[0])
-    for c in cfgs[1:]:
-        if group_key(c) != key:
-            raise VectorizeError(f"vectorised seeds: runs seed={cfgs[0].seed} and seed={c.seed} "
-                                 "differ by more than their seed")
-    cfg, t = cfgs[0], cfgs[0].trainer
-    if cfg.logger.name != "none":
-        raise VectorizeError(f"logger={cfg.logger.name} cannot log vectorised seeds (each run "
-                             "still gets its run folder): use logger=none, or run without "
-                             "vectorised seeds")
-    if t.precision not in PRECISIONS:
-        raise VectorizeError(f"trainer.precision={t.precision}: vectorised seeds train in "
-                             "32-true only")
-    if str(t.devices) not in ("1", "auto") and t.devices != [0]:
-        raise VectorizeError(f"trainer.devices={t.devices}: vectorised seeds train on one device")
-    if cfg.task.net.get("fused", "auto") == "on":
-        raise VectorizeError("task.net.fused=on cannot run under torch.func.vmap: use "
-                             "fused=auto or off with vectorised seeds")
 
 
 def is_vectorized_checkpoint(path: str | Path) -> bool:
@@ -341,7 +298,8 @@ def best_checkpoint_path(run_dir: Path) -> Path:
 
 class _SigtermFlag:
     """While active, SIGTERM sets ``received`` (the group checkpoints at the step's end and
-    raises ``SIGTERMException``, as a single run does); the previous handler is restored."""
+    raises ``SIGTERMException``, as a single run does) and calls the previous handler too, as
+    Lightning does; the previous handler is restored on the way out."""
 
     def __init__(self):
         self.received = False
@@ -357,6 +315,8 @@ class _SigtermFlag:
 
     def _handle(self, signum, frame) -> None:
         self.received = True
+        if callable(self._previous):  # e.g. a sweep worker's: it exits after this run
+            self._previous(signum, frame)
 
     def __exit__(self, *exc) -> None:
         if self._previous is not None:

@@ -22,6 +22,7 @@ from project.cli import user_error
 from project.sweeps.backend import plan_runs, split_finished
 from project.sweeps.backends.processes import (ProcessBackend, command_for, cpu_count,
                                                plan_threads)
+from project.sweeps.backends.workers import WorkerBackend, WorkersCannotStart
 from project.sweeps.spec import load_spec, parse_spec
 
 
@@ -29,6 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m project.sweep", description=__doc__.split("\n")[0])
     p.add_argument("spec", type=Path, help="sweep spec in W&B format (conf/sweep/*.yaml)")
     p.add_argument("--workers", type=int, default=1, help="parallel runs (default 1)")
+    p.add_argument("--backend", choices=("workers", "processes"), default="workers",
+                   help="workers (default): persistent processes that import once and train "
+                        "runs in-process; processes: one python -m project.train per run")
+    p.add_argument("--max-worker-rss-mb", type=float, default=None, metavar="MB",
+                   help="workers backend: replace a worker whose resident memory grows past MB "
+                        "(its run checkpoints and resumes in a fresh worker)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads per run (default: cores // workers)")
     p.add_argument("--gpus", default="", metavar="0,1,...",
@@ -109,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     done = len(planned) - len(plan.todo) - len(plan.damaged)
     damaged = f", {len(plan.damaged)} damaged" if plan.damaged else ""
     console.print(f"{spec.path}: {len(planned)} runs ({done} finished, {len(plan.todo)} to run"
-                  f"{damaged}) -> {out}; {workers} workers x {threads} threads")
+                  f"{damaged}) -> {out}; {workers} {args.backend} x {threads} threads")
     if args.dry_run:
         for p in plan.todo:
             console.print(f"  {' '.join(command_for(p))}")
@@ -118,9 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         run_folder.make_folder(out, "runs folder", "--out")
     except OSError as e:
         return user_error(e)
-    backend = ProcessBackend(workers, threads, console, [g for g in args.gpus.split(",") if g])
+    gpus = [g for g in args.gpus.split(",") if g]
+    if args.backend == "workers":
+        backend = WorkerBackend(workers, threads, console, gpus, args.max_worker_rss_mb)
+    else:
+        backend = ProcessBackend(workers, threads, console, gpus)
     try:
         failed = plan.damaged + backend.execute(plan.todo)
+    except WorkersCannotStart as e:
+        return user_error(e)
     except (KeyboardInterrupt, SystemExit) as e:
         console.print("interrupted: running runs were stopped (SIGTERM); rerun the same "
                       "command to resume them")

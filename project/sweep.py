@@ -33,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backend", choices=("workers", "processes"), default="workers",
                    help="workers (default): persistent processes that import once and train "
                         "runs in-process; processes: one python -m project.train per run")
+    p.add_argument("--vectorize-seeds", type=int, default=1, metavar="K",
+                   help="workers backend: train runs that differ only by seed as one stacked "
+                        "model, K at a time (each still in its own run folder; default 1: off)")
     p.add_argument("--max-worker-rss-mb", type=float, default=None, metavar="MB",
                    help="workers backend: replace a worker whose resident memory grows past MB "
                         "(its run checkpoints and resumes in a fresh worker)")
@@ -82,6 +85,20 @@ def apply_sets(raw: dict, sets: list[str]) -> dict:
     return raw
 
 
+def check_vectorize(args: argparse.Namespace, planned) -> None:
+    """``--vectorize-seeds K``: K >= 1, the workers backend, and runs it can stack."""
+    if args.vectorize_seeds < 1:
+        raise ValueError(f"--vectorize-seeds {args.vectorize_seeds} must be >= 1")
+    if args.vectorize_seeds > 1:
+        if args.backend != "workers":
+            raise ValueError("--vectorize-seeds needs --backend workers (a vectorised group "
+                             "trains in one worker process)")
+        from project.training.vectorize_rules import check_setting
+
+        for p in planned:
+            check_setting(p.run.config)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
@@ -92,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = parse_spec(apply_sets(dict(spec.raw), args.set), spec.path)
         planned = plan_runs(spec, out, args.count, args.sample_seed)
         workers, threads = plan_threads(args.workers, args.threads, cpu_count())
+        check_vectorize(args, planned)
     except (ValueError, FileNotFoundError) as e:
         return user_error(e)
     if args.write_spec:
@@ -127,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return user_error(e)
     gpus = [g for g in args.gpus.split(",") if g]
     if args.backend == "workers":
-        backend = WorkerBackend(workers, threads, console, gpus, args.max_worker_rss_mb)
+        backend = WorkerBackend(workers, threads, console, gpus, args.max_worker_rss_mb,
+                                vectorize_seeds=args.vectorize_seeds)
     else:
         backend = ProcessBackend(workers, threads, console, gpus)
     try:

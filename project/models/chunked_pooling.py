@@ -20,6 +20,8 @@ plain path. Dropout and positional embeddings are not supported (the network fal
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +33,7 @@ LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default, as the network uses it
 # Elements of one (B, chunk, D) block: ~1 MB in float32, so a chunk's h, f' and products stay
 # in a core's L2 / the shared L3 while they are reused (tuned with scripts/bench_long_sequence.py).
 CHUNK_ELEMENTS = 1 << 18
+MIN_CHUNK = 8
 # Above this many (coefficient, input channel) rows the backward forms dL/dpre instead.
 MAX_ROWS = 32
 
@@ -46,10 +49,13 @@ class FusedSpec:
     seed_literal: bool = False
     chunk: int = 0  # positions per chunk; 0: CHUNK_ELEMENTS / (B D)
     explicit_backward: bool = False  # form dL/dh per chunk even when x needs no gradient
+    threads: int = 0  # chunks split over this many threads; 0: torch.get_num_threads()
 
 
 def chunk_size(spec: FusedSpec, batch: int, dim: int) -> int:
-    return spec.chunk or max(1, CHUNK_ELEMENTS // max(1, batch * dim))
+    """Positions per chunk: about CHUNK_ELEMENTS numbers, at least MIN_CHUNK positions (few
+    ops per position for big evaluation batches)."""
+    return spec.chunk or max(MIN_CHUNK, CHUNK_ELEMENTS // max(1, batch * dim))
 
 
 def valid_length(mask: torch.Tensor) -> int:
@@ -99,6 +105,46 @@ def with_ones(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, x.new_ones(*x.shape[:2], 1)], dim=2)
 
 
+def chunk_ranges(length: int, c: int) -> list[tuple[int, int]]:
+    return [(t0, min(t0 + c, length)) for t0 in range(0, length, c)]
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _EXECUTOR
+    if _EXECUTOR is None or _EXECUTOR._max_workers < workers:
+        _EXECUTOR = ThreadPoolExecutor(workers, thread_name_prefix="fused-chunks")
+    return _EXECUTOR
+
+
+def over_chunks(work: Callable[[list[tuple[int, int]]], object], ranges: list[tuple[int, int]],
+                threads: int) -> list:
+    """``work(ranges_w)`` for contiguous shares of the chunks, one per thread, each run with
+    single-threaded kernels: the chunks' small kernels then need no per-kernel thread
+    synchronisation. The split depends only on ``threads``, so results are deterministic."""
+    threads = min(threads, len(ranges))
+    if threads <= 1:
+        return [work(ranges)]
+    bounds = [len(ranges) * w // threads for w in range(threads + 1)]
+    shares = [ranges[bounds[w]:bounds[w + 1]] for w in range(threads)]
+    grad = torch.is_grad_enabled()  # thread-local: the workers take the caller's
+
+    def in_worker(share):
+        with torch.set_grad_enabled(grad):
+            return work(share)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        futures = [_executor(threads - 1).submit(in_worker, share) for share in shares[1:]]
+        first = work(shares[0])
+        return [first] + [f.result() for f in futures]
+    finally:
+        torch.set_num_threads(before)
+
+
 class FusedEncodePool(torch.autograd.Function):
     """``pool(f(x W^T + b), mask)`` with ``h`` recomputed in backward; see the module doc."""
 
@@ -106,19 +152,23 @@ class FusedEncodePool(torch.autograd.Function):
     def forward(ctx, x, weight, bias, query, score_bias, mask, spec: FusedSpec):
         B, T, K = x.shape
         D = weight.shape[0]
-        c = chunk_size(spec, B, D)
-        length = valid_length(mask)
+        ranges = chunk_ranges(valid_length(mask), chunk_size(spec, B, D))
+        threads = spec.threads or torch.get_num_threads()
         xa = with_ones(x)
         wa = torch.cat([weight.t(), bias[None]], dim=0)  # (K + 1, D)
         ctx.spec = spec
         if spec.pooling == "mean":
             m = mask.to(x.dtype)
             weights = (m / m.sum(1, keepdim=True).clamp_min(1.0))[:, None, :]  # 1 / length
-            o = x.new_zeros(B, 1, D)
-            for t0 in range(0, length, c):
-                t1 = min(t0 + c, length)
-                h = activate_(xa[:, t0:t1].reshape(-1, K + 1) @ wa, spec.activation)
-                o.baddbmm_(weights[:, :, t0:t1], h.view(B, t1 - t0, D))
+
+            def mean_chunks(share):
+                o = x.new_zeros(B, 1, D)
+                for t0, t1 in share:
+                    h = activate_(xa[:, t0:t1].reshape(-1, K + 1) @ wa, spec.activation)
+                    o.baddbmm_(weights[:, :, t0:t1], h.view(B, t1 - t0, D))
+                return o
+
+            o = sum(over_chunks(mean_chunks, ranges, threads), x.new_zeros(B, 1, D))
             ctx.save_for_backward(x, weight, bias, mask, weights)
             return o[:, 0]
 
@@ -128,26 +178,30 @@ class FusedEncodePool(torch.autograd.Function):
         pad = torch.zeros(B, T, 1, dtype=x.dtype, device=x.device).masked_fill_(
             ~mask[..., None], float("-inf"))
         scores = x.new_full((B, T, nh), float("-inf"))  # masked scores, kept for backward
-        n_chunks = -(-length // c)
-        # Per chunk: its max score, sum of exp(score - max), sum of exp(score - max) h.
-        maxes = x.new_empty(n_chunks, B, nh)
-        sums = x.new_empty(n_chunks, B, nh)
-        accs = x.new_empty(n_chunks, B, nh, D)
-        lowest = torch.finfo(x.dtype).min  # a chunk of padding only: exp(-inf - lowest) = 0
-        for j, t0 in enumerate(range(0, length, c)):
-            t1 = min(t0 + c, length)
-            h = activate_(xa[:, t0:t1].reshape(-1, K + 1) @ wa, spec.activation)
-            z = h @ qbd  # (B n, heads)
-            if spec.score == "tanh":
-                z = torch.tanh(z + score_bias)
-            z = torch.add(z.view(B, t1 - t0, nh), pad[:, t0:t1], out=scores[:, t0:t1])
-            top = torch.amax(z, 1, out=maxes[j]).clamp_min_(lowest)
-            p = torch.exp(z - top[:, None])
-            torch.sum(p, 1, out=sums[j])
-            torch.bmm(p.transpose(1, 2), h.view(B, t1 - t0, D), out=accs[j])
-        if n_chunks == 0:  # every position is padding
+        if not ranges:  # every position is padding
             ctx.save_for_backward(x, weight, bias, query, mask, scores, x.new_zeros(B, D))
             return x.new_zeros(B, D)
+        # Per chunk: its max score, sum of exp(score - max), sum of exp(score - max) h.
+        maxes = x.new_empty(len(ranges), B, nh)
+        sums = x.new_empty(len(ranges), B, nh)
+        accs = x.new_empty(len(ranges), B, nh, D)
+        lowest = torch.finfo(x.dtype).min  # a chunk of padding only: exp(-inf - lowest) = 0
+        index = {r: j for j, r in enumerate(ranges)}
+
+        def attention_chunks(share):
+            for t0, t1 in share:
+                j = index[t0, t1]
+                h = activate_(xa[:, t0:t1].reshape(-1, K + 1) @ wa, spec.activation)
+                z = h @ qbd  # (B n, heads)
+                if spec.score == "tanh":
+                    z = torch.tanh(z + score_bias)
+                z = torch.add(z.view(B, t1 - t0, nh), pad[:, t0:t1], out=scores[:, t0:t1])
+                top = torch.amax(z, 1, out=maxes[j]).clamp_min_(lowest)
+                p = torch.exp(z - top[:, None])
+                torch.sum(p, 1, out=sums[j])
+                torch.bmm(p.transpose(1, 2), h.view(B, t1 - t0, D), out=accs[j])
+
+        over_chunks(attention_chunks, ranges, threads)
         top = maxes.amax(0)
         scale = torch.exp(maxes - top)  # (chunks, B, heads)
         total = (sums * scale).sum(0)
@@ -176,27 +230,31 @@ def _mean_backward(ctx, g, spec):
     x, weight, bias, mask, weights = ctx.saved_tensors
     B, T, K = x.shape
     D = weight.shape[0]
-    c = chunk_size(spec, B, D)
-    length = valid_length(mask)
+    ranges = chunk_ranges(valid_length(mask), chunk_size(spec, B, D))
     xa = with_ones(x)
     wa = torch.cat([weight.t(), bias[None]], dim=0)
     explicit = _explicit(spec, ctx, 1, K)
     dx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
-    P = x.new_zeros(B, K + 1, D)  # sum_i w_bi [x_bi, 1]_k f'_bid (times g_bd: explicit)
-    for t0 in range(0, length, c):
-        t1 = min(t0 + c, length)
-        n = t1 - t0
-        xc = xa[:, t0:t1]
-        fp = activation_grad_(activate_(xc.reshape(-1, K + 1) @ wa, spec.activation),
-                              spec.activation).view(B, n, D)
-        if explicit:
-            dpre = fp.mul_(weights[:, 0, t0:t1, None]).mul_(g[:, None, :])
-            P[0].addmm_(xc.reshape(-1, K + 1).t(), dpre.view(-1, D))
-            if dx is not None:
-                dx[:, t0:t1] = dpre @ weight
-        else:
-            P.baddbmm_((xc * weights[:, 0, t0:t1, None]).transpose(1, 2), fp)
-    paug = P[0] if explicit else (P * g[:, None, :]).sum(0)
+
+    def chunks(share):
+        # explicit: dL/d[W^T; b]; else P[b, k, d] = sum_i w_bi [x_bi, 1]_k f'_bid
+        P = x.new_zeros(K + 1, D) if explicit else x.new_zeros(B, K + 1, D)
+        for t0, t1 in share:
+            xc = xa[:, t0:t1]
+            fp = activation_grad_(activate_(xc.reshape(-1, K + 1) @ wa, spec.activation),
+                                  spec.activation).view(B, t1 - t0, D)
+            if explicit:
+                dpre = fp.mul_(weights[:, 0, t0:t1, None]).mul_(g[:, None, :])
+                P.addmm_(xc.reshape(-1, K + 1).t(), dpre.view(-1, D))
+                if dx is not None:
+                    dx[:, t0:t1] = dpre @ weight
+            else:
+                P.baddbmm_((xc * weights[:, 0, t0:t1, None]).transpose(1, 2), fp)
+        return P
+
+    P = sum(over_chunks(chunks, ranges, spec.threads or torch.get_num_threads()),
+            x.new_zeros(K + 1, D) if explicit else x.new_zeros(B, K + 1, D))
+    paug = P if explicit else (P * g[:, None, :]).sum(0)
     return dx, paug[:K].t(), paug[K], None, None
 
 
@@ -205,8 +263,7 @@ def _attention_backward(ctx, g, spec):
     B, T, K = x.shape
     D = weight.shape[0]
     nh = spec.heads
-    c = chunk_size(spec, B, D)
-    length = valid_length(mask)
+    ranges = chunk_ranges(valid_length(mask), chunk_size(spec, B, D))
     xa = with_ones(x)
     wa = torch.cat([weight.t(), bias[None]], dim=0)
     E = head_map(nh, D, x)
@@ -224,54 +281,60 @@ def _attention_backward(ctx, g, spec):
     explicit = _explicit(spec, ctx, kinds * nh, K)
     dq_from_P = not explicit and spec.activation in PIECEWISE_LINEAR
     dx = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
-    dq_full = x.new_zeros(nh, D)
-    dc = x.new_zeros(nh) if spec.score == "tanh" else None
-    if explicit:
+
+    def chunks(share):
+        dq_full = x.new_zeros(nh, D)
+        dc = x.new_zeros(nh)
+        # explicit: dL/d[W^T; b]; else P[b, (j, k), d] = sum_i coef_bij xa_bik f'_bid, with
+        # j over (kind, head)
+        P = x.new_zeros(K + 1, D) if explicit else x.new_zeros(B, kinds * nh * (K + 1), D)
+        for t0, t1 in share:
+            n = t1 - t0
+            xc = xa[:, t0:t1]
+            h = activate_(xc.reshape(-1, K + 1) @ wa, spec.activation)  # (B n, D)
+            ac = a[:, t0:t1]
+            gh = h.view(B, n, D) * g[:, None, :]
+            da = gh.sum(-1, keepdim=True) if nh == 1 else gh.view(B, n, nh, D // nh).sum(-1)
+            dz = ac * (da - gamma[:, None])  # dL/ds through the softmax
+            if spec.score == "tanh":
+                s = scores[:, t0:t1].clamp(-1.0, 1.0)  # padding: -inf -> -1, and dz = 0 there
+                dz = dz * (1 - s * s)  # through tanh(w . h + b)
+                dc += dz.sum((0, 1))
+            if not dq_from_P:
+                dq_full.addmm_(dz.reshape(-1, nh).t(), h)
+            fp = activation_grad_(h, spec.activation).view(B, n, D)
+            if explicit:
+                coef = torch.cat([ac, dz], dim=2) if score_path else ac  # (B, n, rows of M)
+                dpre = torch.bmm(coef, M).mul_(fp)
+                P.addmm_(xc.reshape(-1, K + 1).t(), dpre.view(-1, D))
+                if dx is not None:
+                    dx[:, t0:t1] = dpre @ weight
+            else:
+                coef = torch.cat([ac, dz], dim=2) if kinds == 2 else ac
+                R = (coef[..., :, None] * xc[..., None, :]).view(B, n, -1)  # (B, n, r (K + 1))
+                P.baddbmm_(R.transpose(1, 2), fp)
+        return P, dq_full, dc
+
+    parts = over_chunks(chunks, ranges, spec.threads or torch.get_num_threads())
+    P = sum((p for p, _, _ in parts[1:]), parts[0][0]) if parts else None
+    dq_full = sum((d for _, d, _ in parts), x.new_zeros(nh, D))
+    dc = sum((c for _, _, c in parts), x.new_zeros(nh)) if spec.score == "tanh" else None
+    if P is None:  # every position is padding
         dwa = x.new_zeros(K + 1, D)
+    elif explicit:
+        dwa = P
     else:
-        # P[b, (j, k), d] = sum_i coef_bij xa_bik f'_bid, j over (kind, head).
-        P = x.new_zeros(B, kinds * nh * (K + 1), D)
-    for t0 in range(0, length, c):
-        t1 = min(t0 + c, length)
-        n = t1 - t0
-        xc = xa[:, t0:t1]
-        h = activate_(xc.reshape(-1, K + 1) @ wa, spec.activation)  # (B n, D)
-        hb = h.view(B, n, D)
-        ac = a[:, t0:t1]
-        gh = hb * g[:, None, :]
-        da = gh.sum(-1, keepdim=True) if nh == 1 else gh.view(B, n, nh, D // nh).sum(-1)
-        dz = ac * (da - gamma[:, None])  # dL/ds through the softmax
-        if dc is not None:
-            s = scores[:, t0:t1].clamp(-1.0, 1.0)  # padding: -inf -> -1, and dz = 0 there
-            dz = dz * (1 - s * s)  # through tanh(w . h + b)
-            dc += dz.sum((0, 1))
-        if not dq_from_P:
-            dq_full.addmm_(dz.reshape(-1, nh).t(), h)
-        fp = activation_grad_(h, spec.activation).view(B, n, D)
-        if explicit:
-            coef = torch.cat([ac, dz], dim=2) if score_path else ac  # (B, n, rows of M)
-            dpre = torch.bmm(coef, M).mul_(fp)
-            dwa.addmm_(xc.reshape(-1, K + 1).t(), dpre.view(-1, D))
-            if dx is not None:
-                dx[:, t0:t1] = dpre @ weight
-        else:
-            coef = torch.cat([ac, dz], dim=2) if kinds == 2 else ac
-            R = (coef[..., :, None] * xc[..., None, :]).view(B, n, -1)  # (B, n, r (K + 1))
-            P.baddbmm_(R.transpose(1, 2), fp)
-    if explicit:
-        dwa_total = dwa
-    else:
-        P = P.view(B, -1, nh, K + 1, D)
+        P = P.view(B, kinds, nh, K + 1, D)
         Ea = E[None, :, None, :]
-        dwa_total = ((P[:, 0] * Ea).sum(1) * g[:, None, :]).sum(0)  # (K + 1, D)
-        if P.shape[1] > 1:
+        dwa = ((P[:, 0] * Ea).sum(1) * g[:, None, :]).sum(0)  # (K + 1, D)
+        if kinds == 2:
             Pz = (P[:, 1] * Ea).sum(0)  # (heads, K + 1, D): sum_bi dz_bi xa_bik f'_bid
             if score_path:
-                dwa_total += Pz.sum(0) * q
+                dwa += Pz.sum(0) * q
             if dq_from_P:  # h = f'(pre) [x, 1] . [W^T; b] for piecewise-linear f
                 dq_full = (Pz * wa).sum(1)
     dq = (dq_full * E).sum(0).view_as(query)
-    return dx, dwa_total[:K].t(), dwa_total[K], dq, dc
+    return dx, dwa[:K].t(), dwa[K], dq, dc
 
 
 def fused_encode_pool(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,

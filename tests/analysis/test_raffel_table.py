@@ -1,0 +1,205 @@
+"""Raffel & Ellis 2016, Table 1 logic: epochs from steps, the per-seed best rate, the authors'
+early abandoning, the cell, the agreement rule and the table beside the paper's values.
+Every expected value is worked out by hand in the comments."""
+
+import itertools
+import json
+import math
+import random
+
+import pandas as pd
+import pytest
+
+from project.analysis import raffel_table as rt
+from project.analysis.local_runs import flatten_summary
+
+FIXED = ("task.data.variable_length=true", "task.net.init=raffel2016")
+
+
+def run(task="adding", model="attention_tanh", lr=1e-2, T=50, seed=0, steps=10000,
+        reached=False, budget=10000, best=0.5, setting=FIXED, test=None):
+    summary = {"task": task, "model": model, "seed": seed, "steps_to_target": steps,
+               "reached": reached, "budget_steps": budget, "best_val": best, "auc": 0.5,
+               "hparams": {"lr": lr, "seq_len": T},
+               "test_metrics": {"test/acc": test} if test is not None else None}
+    row = flatten_summary(summary)
+    return {**row, "setting_overrides": tuple(setting), "variant_overrides": (), "run_dir": ""}
+
+
+@pytest.mark.parametrize("steps, epochs", [(100, 1), (999, 1), (1000, 1), (1001, 2),
+                                           (1100, 2), (2000, 2), (9900, 10), (10000, 10)])
+def test_epochs_from_steps_counts_the_epoch_in_which_the_step_falls(steps, epochs):
+    assert rt.epochs_from_steps(steps) == epochs
+
+
+def test_epochs_from_steps_refuses_zero_steps():
+    with pytest.raises(ValueError, match="steps=0"):
+        rt.epochs_from_steps(0)
+
+
+@pytest.mark.parametrize("ours, paper, agree", [
+    (1, 1, True), (2, 1, True), (1, 2, True),        # within one epoch
+    (1.5, 1, True), (2.5, 1, False), (4, 2, False),  # KM medians can be halves
+    (3, "89.8%", False),                             # we solved what the paper never did
+    (math.inf, "89.8%", True),                       # both unsolved
+    (math.inf, 33, True),                            # paper needed 33 > our 10 epochs
+    (math.inf, 11, True), (math.inf, 10, False),     # 10 epochs were within our budget
+    (math.inf, 8, False)])
+def test_agreement_rule(ours, paper, agree):
+    assert rt.agrees(ours, 10, paper) is agree
+
+
+def test_abandon_budget_is_the_fewest_updates_an_earlier_rate_needed():
+    none = pd.DataFrame([], columns=["reached", "steps_to_target"])
+    assert rt.abandon_budget(none, 10000) == 10000
+    unsolved = pd.DataFrame([run(steps=10000, reached=False)])
+    assert rt.abandon_budget(unsolved, 10000) == 10000
+    two = pd.DataFrame([run(steps=1500, reached=True), run(steps=900, reached=True),
+                        run(steps=10000, reached=False)])
+    assert rt.abandon_budget(two, 10000) == 900
+    assert rt.abandon_budget(two, 500) == 500  # never more than the budget
+
+
+def test_best_per_seed_takes_the_fewest_steps_over_rates_ties_to_the_earlier_rate():
+    runs = pd.DataFrame([
+        # seed 0: 1e-2 solves at 1500, 3e-3 at 900, 1e-3 abandoned at 900, 3e-4 ties at 900
+        run(lr=1e-2, seed=0, steps=1500, reached=True),
+        run(lr=3e-3, seed=0, steps=900, reached=True, budget=1500),
+        run(lr=1e-3, seed=0, steps=900, reached=False, budget=900, best=0.97),
+        run(lr=3e-4, seed=0, steps=900, reached=True, budget=900),
+        # seed 1: never solved; best validation accuracy over its rates 0.9
+        run(lr=1e-2, seed=1, best=0.8), run(lr=3e-3, seed=1, best=0.9),
+        # not the paper's models or problems, or the variable-length experiment: left out
+        run(model="attention", seed=2, steps=100, reached=True),
+        run(task="sst2", seed=2, steps=100, reached=True),
+        run(seed=2, steps=100, reached=True, setting=("task.data.max_seq_len=1000",)),
+    ])
+    best = rt.best_per_seed(runs).set_index("seed")
+    assert list(best.index) == [0, 1]
+    assert best.loc[0, ["solved", "steps", "lr", "epochs", "budget"]].tolist() == \
+        [True, 900, 3e-3, 1, 10000]
+    assert best.loc[0, "rates_run"] == 4
+    assert best.loc[1, "solved"] == False  # noqa: E712 - numpy bool
+    assert best.loc[1, ["steps", "epochs", "best_val"]].tolist() == [10000, 10, 0.9]
+    assert math.isnan(best.loc[1, "lr"])
+
+
+def test_cell_median_range_and_rates():
+    # epochs per seed: 1, 2, 2, 3 solved, one unsolved (>10): KM median = third of five = 2
+    per_seed = pd.DataFrame([
+        dict(problem="add", T=50, model="attention", seed=s, solved=e is not None,
+             epochs=e or 10, lr=lr, budget_epochs=10, best_val=bv)
+        for s, (e, lr, bv) in enumerate([(1, 1e-2, 1.0), (2, 1e-2, 1.0), (2, 3e-3, 1.0),
+                                         (3, 1e-2, 1.0), (None, math.nan, 0.9)])])
+    cell = rt.cell_summary(per_seed).iloc[0]
+    assert (cell["seeds"], cell["solved"], cell["median"], cell["low"]) == (5, 4, 2.0, 1)
+    assert cell["rates"] == {1e-2: 3, 3e-3: 1}  # in the authors' order
+    assert rt.format_ours(cell) == "2 [1->10], 4/5, lr 0.01 x3, 0.003 x1"
+    # three of five unsolved: median censored; best accuracies 1, 1, 0.9, 0.9, 0.9 -> 0.9
+    per_seed.loc[[1, 2], "solved"] = False
+    per_seed.loc[[1, 2], ["epochs", "best_val"]] = [10, 0.9]
+    cell = rt.cell_summary(per_seed).iloc[0]
+    assert math.isinf(cell["median"])
+    assert rt.format_ours(cell) == ">10 [1->10], 2/5, lr 0.01 x2, best acc 0.900"
+    # two seeds, 1 and 2 epochs: the ordinary median 1.5, range 1-2
+    two = per_seed.iloc[:2].assign(solved=True, epochs=[1, 2], lr=[1e-2, 1e-2])
+    assert rt.format_ours(rt.cell_summary(two).iloc[0]) == "1.5 [1-2], 2/2, lr 0.01 x2"
+
+
+def test_abandoning_never_changes_the_per_seed_statistic():
+    """Simulate the waves: a rate's run is cut at abandon_budget of the earlier rates' runs; it
+    reaches the target only if its true steps are within the cut. The per-seed best must be
+    min over rates of the true steps (None: never), as without abandoning."""
+    rng = random.Random(0)
+    cases = [[1500, 900, 2000, None], [None, None, 300, 200], [None] * 4, [700, 700, 700, 700]]
+    cases += [[rng.choice([None, *range(100, 10001, 100)]) for _ in rt.RATES] for _ in range(200)]
+    for true in cases:
+        done = []
+        for lr, steps in zip(rt.RATES, true):
+            cut = rt.abandon_budget(pd.DataFrame(done, columns=["reached", "steps_to_target"])
+                                    if done else pd.DataFrame(), 10000)
+            reached = steps is not None and steps <= cut
+            row = run(lr=lr, steps=steps if reached else cut, reached=reached, budget=cut)
+            done.append(row)
+        best = rt.best_per_seed(pd.DataFrame(done)).iloc[0]
+        solved = [s for s in true if s is not None]
+        assert best["solved"] == bool(solved), true
+        if solved:
+            assert best["steps"] == min(solved), true
+            assert best["lr"] == rt.RATES[true.index(min(solved))], true  # earliest on ties
+
+
+def test_paper_table_rows_values_and_agreement():
+    runs = pd.DataFrame(
+        # add T0=50: attention 1 epoch (paper 1: yes); mean 3 epochs (paper 1: no)
+        [run(seed=s, steps=400, reached=True) for s in range(3)]
+        + [run(model="baseline", seed=s, steps=2100 + 100 * s, reached=True) for s in range(3)]
+        # multiply T0=500, mean: never solved within 10 epochs (paper 8: no)
+        + [run(task="multiply", model="baseline", T=500, seed=s, best=0.2) for s in range(2)])
+    table = rt.paper_table(runs, lengths=(50, 500))
+    assert table[["problem", "T0"]].values.tolist() == [["add", 50], ["add", 500],
+                                                        ["multiply", 50], ["multiply", 500]]
+    row = table.iloc[0]
+    assert row["attention: ours (epochs)"] == "1 [1], 3/3, lr 0.01 x3"
+    assert (row["attention: paper"], row["attention: agree"]) == ("1", "yes")
+    assert row["mean: ours (epochs)"] == "3 [3], 3/3, lr 0.01 x3"  # 2100-2300 updates
+    assert (row["mean: paper"], row["mean: agree"]) == ("1", "no")
+    row = table.iloc[3]
+    assert row["mean: ours (epochs)"] == ">10 [>10], 0/2, best acc 0.200"
+    assert (row["mean: paper"], row["mean: agree"]) == ("8", "no")
+    assert (row["attention: ours (epochs)"], row["attention: paper"], row["attention: agree"]) \
+        == ("not run", "4", "")
+
+
+def test_paper_values_are_the_published_table():
+    """arXiv:1512.08756v1, Table 1, as ../shared/docs/RAFFEL2016.md copies it."""
+    assert [rt.PAPER_TABLE1[("multiply", "mean")][t] for t in rt.PAPER_LENGTHS] == \
+        [2, 2, 8, 33, "89.8%", "80.8%"]
+    assert [rt.PAPER_TABLE1[("add", "mean")][t] for t in rt.PAPER_LENGTHS] == [1, 1, 1, 2, 8, 17]
+    assert [rt.PAPER_TABLE1[("multiply", "attention")][t] for t in rt.PAPER_LENGTHS] == \
+        [1, 2, 4, 2, 15, 6]
+
+
+def test_variable_results_take_the_best_rate_by_median_validation_accuracy():
+    var = ("task.data.max_seq_len=1000", "task.seq_len=50")
+    runs = pd.DataFrame([
+        run(lr=1e-2, seed=0, best=0.90, test=0.88, setting=var),
+        run(lr=1e-2, seed=1, best=0.70, test=0.69, setting=var),
+        run(lr=1e-2, seed=2, best=0.80, test=0.79, setting=var),   # median 0.80, mean 0.80
+        run(lr=1e-3, seed=0, best=0.85, test=0.84, setting=var),
+        run(lr=1e-3, seed=1, best=0.83, test=0.80, setting=var),
+        run(lr=1e-3, seed=2, best=0.60, test=0.50, setting=var),   # median 0.83: chosen
+        run(model="baseline", lr=3e-3, best=0.5, test=0.45, setting=var),
+        run(lr=1e-2, seed=0, best=1.0, reached=True, steps=100)])  # fixed length: left out
+    res = rt.variable_results(runs).set_index(["problem", "model"])
+    att = res.loc[("add", "attention")]
+    assert (att["lr"], att["seeds"], att["max_T"], att["budget_epochs"]) == (1e-3, 3, 1000, 10)
+    assert att["best_val"] == pytest.approx(0.83) and att["test_acc"] == pytest.approx(0.80)
+    assert att["paper"] == 0.999 and res.loc[("add", "mean"), "paper"] == 0.774
+
+
+def test_cli_writes_the_tables_and_csvs(tmp_path):
+    from project import run_folder
+
+    rows = [dict(task="adding", model=m, seed=s, lr=lr, steps=st, reached=st < 10000)
+            for m, s, (lr, st) in itertools.product(
+                ["attention_tanh", "baseline"], [0, 1], [(1e-2, 10000), (3e-3, 1200)])]
+    for i, r in enumerate(rows):
+        d = tmp_path / "runs" / str(i)
+        d.mkdir(parents=True)
+        run_folder.write_summary(d, {
+            "task": r["task"], "model": r["model"], "seed": r["seed"],
+            "steps_to_target": r["steps"], "reached": r["reached"], "budget_steps": 10000,
+            "best_val": 1.0 if r["reached"] else 0.5, "auc": 0.5,
+            "setting_overrides": list(FIXED), "variant_overrides": [],
+            "hparams": {"lr": r["lr"], "seq_len": 100}})
+    out = tmp_path / "t.md"
+    assert rt.main([str(tmp_path / "runs"), "--out", str(out), "--lengths", "100"]) == 0
+    text = out.read_text()
+    # 1200 updates -> 2 epochs, both seeds, rate 3e-3; the paper: 1 and 1 (within one epoch)
+    assert "| add | 100 | 2 [2], 2/2, lr 0.003 x2 | 1 | yes | 2 [2], 2/2, lr 0.003 x2 | 1 | yes |" \
+        in text
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 4  # 2 models x 2 rates
+    assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
+    assert not (tmp_path / "t_variable.md").exists()
+    assert rt.main([str(tmp_path / "empty")]) == 2

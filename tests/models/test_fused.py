@@ -159,3 +159,28 @@ def test_auto_falls_back_under_vmap():
     x = torch.rand(3, 2, FUSED_MIN_POSITIONS, 2)
     out = torch.func.vmap(lambda xi: net(xi))(x)
     torch.testing.assert_close(out, torch.stack([net(xi) for xi in x]))
+
+
+@pytest.mark.parametrize("pooling", ["tanh", "heads4", "mean"])
+def test_chunks_split_over_threads_give_the_same_result(pooling):
+    """Shares of the chunks run in worker threads (single-threaded kernels): same numbers as
+    one thread, the caller's thread count restored, and the same again on a rerun."""
+    plain, fused = pair(POOLINGS[pooling], "relu")
+    x, mask = batch(T=40)
+    before = torch.get_num_threads()
+    results = {}
+    for threads in (1, 3, 3):
+        fused.fused_spec = dataclasses.replace(fused.fused_spec, threads=threads)
+        y, g = grads(fused, x, mask, False)
+        assert torch.get_num_threads() == before
+        results.setdefault(threads, []).append((y, g))
+    y1, g1 = results[1][0]
+    for y, g in results[3]:
+        torch.testing.assert_close(y, y1, rtol=1e-12, atol=1e-14)
+        for a, b in zip(g, g1):
+            assert max_relative(a, b) <= 1e-12
+    (y3, g3), (y3b, g3b) = results[3]
+    assert torch.equal(y3, y3b) and all(torch.equal(a, b) for a, b in zip(g3, g3b))
+    _, g_plain = grads(plain, x, mask, False)
+    for a, b in zip(g3, g_plain):
+        assert max_relative(a, b) <= 1e-5

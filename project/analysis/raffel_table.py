@@ -183,7 +183,9 @@ def cell_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
                          high_solved=bool(solved[epochs == epochs.max()].all()),
                          budget_epochs=int(g["budget_epochs"].max()),
                          best_val=float(g["best_val"].median()),
-                         rates={RATES[i]: int(n) for i, n in sorted(rates.items())}))
+                         rates={RATES[i]: int(n) for i, n in sorted(rates.items())},
+                         rates_run=int(g["rates_run"].min()) if "rates_run" in g
+                         else len(RATES)))
     return pd.DataFrame(rows)
 
 
@@ -197,7 +199,8 @@ def agrees(ours_median: float, budget_epochs: int, paper: int | str) -> bool:
 
 
 def format_ours(c: pd.Series) -> str:
-    """``2 [1-3], 5/5, lr 0.01 x3, 0.003 x2``; unsolved: ``>10 [>10], 0/5, best acc 0.950``."""
+    """``2 [1-3], 5/5, lr 0.01 x3, 0.003 x2``; unsolved: ``>10 [>10], 0/5, best acc 0.950``;
+    a cell where some seed ran fewer than the four rates says so."""
     budget = f">{c['budget_epochs']}"
     median = f"{c['median']:g}" if math.isfinite(c["median"]) else budget
     high = str(c["high"]) if c["high_solved"] else budget
@@ -208,6 +211,8 @@ def format_ours(c: pd.Series) -> str:
         text += ", lr " + ", ".join(f"{r:g} x{n}" for r, n in c["rates"].items())
     if not math.isfinite(c["median"]):
         text += f", best acc {c['best_val']:.3f}"
+    if c["rates_run"] < len(RATES):  # a subset of the rates ran (e.g. a time-boxed profile)
+        text += f", only {c['rates_run']} of {len(RATES)} rates run"
     return text
 
 

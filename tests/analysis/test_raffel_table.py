@@ -104,6 +104,10 @@ def test_cell_median_range_and_rates():
     # two seeds, 1 and 2 epochs: the ordinary median 1.5, range 1-2
     two = per_seed.iloc[:2].assign(solved=True, epochs=[1, 2], lr=[1e-2, 1e-2])
     assert rt.format_ours(rt.cell_summary(two).iloc[0]) == "1.5 [1-2], 2/2, lr 0.01 x2"
+    # a seed that ran only the first rate (a time-boxed profile): the cell says so
+    two = two.assign(rates_run=[4, 1])
+    assert rt.format_ours(rt.cell_summary(two).iloc[0]) == \
+        "1.5 [1-2], 2/2, lr 0.01 x2, only 1 of 4 rates run"
 
 
 def test_abandoning_never_changes_the_per_seed_statistic():
@@ -140,12 +144,12 @@ def test_paper_table_rows_values_and_agreement():
     assert table[["problem", "T0"]].values.tolist() == [["add", 50], ["add", 500],
                                                         ["multiply", 50], ["multiply", 500]]
     row = table.iloc[0]
-    assert row["attention: ours (epochs)"] == "1 [1], 3/3, lr 0.01 x3"
+    assert row["attention: ours (epochs)"] == "1 [1], 3/3, lr 0.01 x3, only 1 of 4 rates run"
     assert (row["attention: paper"], row["attention: agree"]) == ("1", "yes")
-    assert row["mean: ours (epochs)"] == "3 [3], 3/3, lr 0.01 x3"  # 2100-2300 updates
+    assert row["mean: ours (epochs)"] == "3 [3], 3/3, lr 0.01 x3, only 1 of 4 rates run"  # 2100-2300
     assert (row["mean: paper"], row["mean: agree"]) == ("1", "no")
     row = table.iloc[3]
-    assert row["mean: ours (epochs)"] == ">10 [>10], 0/2, best acc 0.200"
+    assert row["mean: ours (epochs)"] == ">10 [>10], 0/2, best acc 0.200, only 1 of 4 rates run"
     assert (row["mean: paper"], row["mean: agree"]) == ("8", "no")
     assert (row["attention: ours (epochs)"], row["attention: paper"], row["attention: agree"]) \
         == ("not run", "4", "")
@@ -197,8 +201,8 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     assert rt.main([str(tmp_path / "runs"), "--out", str(out), "--lengths", "100"]) == 0
     text = out.read_text()
     # 1200 updates -> 2 epochs, both seeds, rate 3e-3; the paper: 1 and 1 (within one epoch)
-    assert "| add | 100 | 2 [2], 2/2, lr 0.003 x2 | 1 | yes | 2 [2], 2/2, lr 0.003 x2 | 1 | yes |" \
-        in text
+    cell = "2 [2], 2/2, lr 0.003 x2, only 2 of 4 rates run"
+    assert f"| add | 100 | {cell} | 1 | yes | {cell} | 1 | yes |" in text
     assert len(pd.read_csv(tmp_path / "t.csv")) == 4  # 2 models x 2 rates
     assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
     assert not (tmp_path / "t_variable.md").exists()

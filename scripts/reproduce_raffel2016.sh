@@ -8,23 +8,29 @@
 #                                                   # seeds 0,1; 10 epochs (~2 h on 2 cores)
 #   options: --lengths 50,100  --seeds 0,1,2  --epochs N  --problems adding,multiply
 #            (a subset of the profile; given after --profile they replace its values)
+#            --max-T N    only T0 <= N; the variable-length experiment's longest T
+#                         (default: cpu 1000, gpu 10000)
 #            --variable   also the variable-length experiment (conf/experiment/
-#                         raffel2016_variable.yaml), T from 50 to --max-T (cpu 1000, gpu 10000)
+#                         raffel2016_variable.yaml), T from 50 to --max-T
 #            --variable-only   only that experiment   --variable-seeds 0 (default)
 #            --no-abandon (every rate runs its full budget)  --workers N (default 2)
 #            --out DIR  --table FILE  --no-doc (do not write docs/results.md)
+#            --no-run (train nothing: the table and docs from the runs in --out)
 #
 # Rates run one after another in the authors' order (1e-2, 3e-3, 1e-3, 3e-4), all cells of a
 # rate in parallel; with abandoning, each (problem, T0, model, seed) gives the next rate only
 # as many updates as the fewest an earlier rate needed to solve it. Rerunning skips finished
 # runs. The table goes to --table and to the "## Raffel & Ellis 2016, Table 1" section of
-# docs/results.md (only that section).
+# docs/results.md (only that section). Each training invocation appends its command, start,
+# wall time and load averages to DIR/invocations.log (also when stopped by a signal); the docs
+# section lists them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; max_t=""
-workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; args=("$@")
+workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1
+args=("$@")
 set_profile() {
   case $1 in
     gpu) profile=gpu; lengths=50,100,500,1000,5000,10000; seeds=0,1,2,3,4; epochs=100; max_t=10000 ;;
@@ -49,10 +55,14 @@ while [[ $# -gt 0 ]]; do
     --out) out=$2; shift 2 ;;
     --table) table=$2; shift 2 ;;
     --no-doc) doc=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --no-run) train=0; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
+keep=(); for t in ${lengths//,/ }; do (( t <= max_t )) && keep+=("$t"); done
+lengths=$(IFS=,; echo "${keep[*]}")
+if (( fixed )) && [[ -z $lengths ]]; then echo "error: no T0 <= --max-T $max_t" >&2; exit 2; fi
 out=${out:-runs/raffel2016_$profile}
 table=${table:-$out/table_raffel2016.md}
 gpu=""
@@ -119,6 +129,15 @@ EOF
 }
 
 status=0
+if (( train )); then
+  mkdir -p "$out"
+  log_end() {
+    echo "- \`scripts/reproduce_raffel2016.sh ${args[*]}\`: started $date_start, load $load_start; ended $(date -u +%Y-%m-%dT%H:%MZ), wall $(( $(date +%s) - start ))s, load $(cut -d' ' -f1-3 /proc/loadavg), $1" >> "$out/invocations.log"
+  }
+  trap 'log_end "stopped by a signal (finished runs kept, the rest resume on rerun)"; exit 143' TERM INT
+else
+  fixed=0; variable=0
+fi
 if (( fixed )); then
   run_waves raffel2016 "$lengths" "$seeds" "" || status=$?
 fi
@@ -127,6 +146,7 @@ if (( variable )); then
   run_waves raffel2016_variable 50 "$var_seeds" "task.data.max_seq_len=$max_t" || status=$?
 fi
 took=$(( $(date +%s) - start ))
+(( train )) && { trap - TERM INT; log_end "exit status $status"; }
 python -m project.analysis.raffel_table "$out" --out "$table" --lengths "$lengths" || exit $?
 echo "table: $table; took ${took}s"
 (( doc )) || exit $status
@@ -138,9 +158,14 @@ for f in "${table%.md}.csv" "${table%.md}_seeds.csv"; do [[ -f $f ]] && cp "$f" 
 body=$(mktemp)
 fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.md" 2>/dev/null)
 {
-  echo "Command: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status)."
+  echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -c 'import torch; print(torch.__version__)'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
   echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\`; problems $problems; T0 $lengths; seeds $seeds; budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
+  if [[ -f $out/invocations.log ]]; then
+    echo "Training invocations that made them (\`$out/invocations.log\`):"
+    echo
+    cat "$out/invocations.log"
+  fi
   echo
   if [[ -n $fixed_table ]]; then
     echo "$fixed_table"

@@ -41,6 +41,7 @@ import yaml  # noqa: E402
 from project.data.base import DataSpec  # noqa: E402
 from project.models.build import build_network  # noqa: E402
 from project.models.chunked_pooling import CHUNK_ELEMENTS  # noqa: E402
+from project.models.network import FUSED_MIN_POSITIONS  # noqa: E402
 
 START, END = "<!-- long-sequence:start -->", "<!-- long-sequence:end -->"
 THREADS = 2
@@ -101,17 +102,21 @@ def peak_matmul_flops(size: int = 1024, reps: int = 20) -> float:
     return 2 * size**3 / min(times)
 
 
-def elementwise_floor_s(B: int, T: int, D: int, reps: int = 20) -> float:
-    """Four in-cache passes over B x T x D numbers (f forward, f recomputed, f', one product)."""
+def elementwise_floor_s(B: int, T: int, D: int, threads: int, reps: int = 20) -> float:
+    """Four in-cache passes over B x T x D numbers (f forward, f recomputed, f', one product
+    with f'), at one thread's best in-cache rate times ``threads`` (ideal scaling)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
     chunk = torch.randn(max(1, CHUNK_ELEMENTS // D), D)
-    n_chunks = B * T * D / chunk.numel()
     times = []
     for _ in range(reps):
         t = time.perf_counter()
         chunk.clamp_min_(-1.0)
-        chunk.sign()
+        chunk.sign_()
         times.append(time.perf_counter() - t)
-    return 2 * min(times) * n_chunks
+    torch.set_num_threads(before)
+    per_element = min(times) / 2 / chunk.numel()
+    return 4 * per_element * B * T * D / threads
 
 
 def time_steps(net, opt, x, y, steps: int) -> float:
@@ -127,11 +132,10 @@ def time_steps(net, opt, x, y, steps: int) -> float:
     return statistics.median(times)
 
 
-def run(T: int, batch: int, repeats: int, steps: int) -> dict:
-    net_cfg = {**adding_net(), "fused": "off"}
-    K, D, head_hidden = 2, int(net_cfg["hidden"]), int(net_cfg.get("head_hidden", 0))
-    spec = DataSpec(task_type="regression", num_outputs=1, input_dim=K,
-                    max_len=T)
+def time_paths(T: int, batch: int, repeats: int, steps: int) -> dict:
+    """Median step seconds per (pooling, fused), the four setups alternating in each repeat."""
+    net_cfg = adding_net()
+    spec = DataSpec(task_type="regression", num_outputs=1, input_dim=2, max_len=T)
     x, y = adding_batch(batch, T)
     setups = {}
     for pooling, model in POOLINGS.items():
@@ -149,8 +153,15 @@ def run(T: int, batch: int, repeats: int, steps: int) -> dict:
     for _ in range(repeats):
         for key, (net, opt) in setups.items():
             samples[key].append(time_steps(net, opt, x, y, steps))
+    return samples
+
+
+def run(T: int, batch: int, repeats: int, steps: int, crossover: list[int]) -> dict:
+    net_cfg = adding_net()
+    K, D, head_hidden = 2, int(net_cfg["hidden"]), int(net_cfg.get("head_hidden", 0))
+    samples = time_paths(T, batch, repeats, steps)
     peak = peak_matmul_flops()
-    elementwise = elementwise_floor_s(batch, T, D)
+    elementwise = elementwise_floor_s(batch, T, D, THREADS)
     rows = []
     for pooling in POOLINGS:
         plain = statistics.median(samples[pooling, "off"])
@@ -162,7 +173,13 @@ def run(T: int, batch: int, repeats: int, steps: int) -> dict:
                      "elementwise_floor_ms": 1e3 * elementwise,
                      "plain_samples_ms": [1e3 * s for s in samples[pooling, "off"]],
                      "fused_samples_ms": [1e3 * s for s in samples[pooling, "on"]]})
+    short = []
+    for t in crossover:  # where fused=auto starts (FUSED_MIN_POSITIONS)
+        times = time_paths(t, batch, repeats, 3 * steps)
+        short.append({"T": t, **{f"{p}_speedup": statistics.median(times[p, "off"])
+                                 / statistics.median(times[p, "on"]) for p in POOLINGS}})
     return {"T": T, "batch": batch, "hidden": D, "inputs": K, "threads": THREADS,
+            "crossover": short, "fused_min_positions": FUSED_MIN_POSITIONS,
             "repeats": repeats, "steps": steps, "peak_matmul_gflops": peak / 1e9,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
             "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
@@ -192,6 +209,14 @@ def markdown(result: dict, command: str) -> str:
             f"{row['fused_ms'] / row['elementwise_floor_ms']:.1f}x |")
     lines += ["", f"peak matmul: {r['peak_matmul_gflops']:.0f} GFLOP/s (1024^2 sgemm, "
                   f"{r['threads']} threads)."]
+    if r["crossover"]:
+        lines += ["", "Short sequences, plain/fused step time (`task.net.fused=auto` takes the "
+                  f"fused path from T = {r['fused_min_positions']}):", "",
+                  "| T | " + " | ".join(POOLINGS) + " |",
+                  "|---:|" + "---:|" * len(POOLINGS)]
+        for row in r["crossover"]:
+            lines.append(f"| {row['T']} | " + " | ".join(
+                f"{row[f'{p}_speedup']:.2f}x" for p in POOLINGS) + " |")
     return "\n".join(lines)
 
 
@@ -214,12 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per repeat")
+    parser.add_argument("--crossover", default="32,64,128",
+                        help="short lengths to time as well, comma-separated ('' for none)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--doc", type=Path, help="replace the long-sequence section of this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
     allocator = keep_freed_memory()
-    result = run(args.T, args.batch, args.repeats, args.steps)
+    crossover = [int(t) for t in args.crossover.split(",") if t.strip()]
+    result = run(args.T, args.batch, args.repeats, args.steps, crossover)
     result["keep_freed_memory"] = allocator
     command = "python scripts/bench_long_sequence.py " + " ".join(
         a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:]))

@@ -5,8 +5,9 @@
 #
 #   scripts/reproduce_raffel2016.sh --profile gpu   # T0 50..10000, 5 seeds, 100 epochs (a GPU)
 #   scripts/reproduce_raffel2016.sh --profile cpu   # T0 50, 100, 500 x 5 seeds and T0 1000 x
-#                                                   # seeds 0,1; 10 epochs (~2 h on 2 cores)
-#   options: --lengths 50,100  --seeds 0,1,2  --epochs N  --problems adding,multiply
+#                                                   # seeds 0,1; 10 epochs (hours on 2 cores)
+#   options: --lengths 50,100  --seeds 0,1,2 (all T0)  --seeds-long 0,1 (T0 >= 1000 only)
+#            --epochs N  --problems adding,multiply
 #            (a subset of the profile; given after --profile they replace its values)
 #            --max-T N    only T0 <= N; the variable-length experiment's longest T
 #                         (default: cpu 1000, gpu 10000)
@@ -16,6 +17,7 @@
 #            --no-abandon (every rate runs its full budget)  --workers N (default 2)
 #            --out DIR  --table FILE  --no-doc (do not write docs/results.md)
 #            --no-run (train nothing: the table and docs from the runs in --out)
+#            --dry-run (list each rate's runs still to do, with their budgets; train nothing)
 #
 # Rates run one after another in the authors' order (1e-2, 3e-3, 1e-3, 3e-4), all cells of a
 # rate in parallel; with abandoning, each (problem, T0, model, seed) gives the next rate only
@@ -29,12 +31,14 @@ cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; max_t=""
-workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1
+workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1; dry=0
 args=("$@")
 set_profile() {
   case $1 in
-    gpu) profile=gpu; lengths=50,100,500,1000,5000,10000; seeds=0,1,2,3,4; epochs=100; max_t=10000 ;;
-    cpu) profile=cpu; lengths=50,100,500,1000; seeds=0,1,2,3,4; epochs=10; max_t=1000 ;;
+    gpu) profile=gpu; lengths=50,100,500,1000,5000,10000; seeds=0,1,2,3,4; long_seeds=$seeds
+         epochs=100; max_t=10000 ;;
+    cpu) profile=cpu; lengths=50,100,500,1000; seeds=0,1,2,3,4; long_seeds=0,1; epochs=10
+         max_t=1000 ;;
     *) echo "error: --profile $1: expected cpu or gpu" >&2; exit 2 ;;
   esac
 }
@@ -43,7 +47,8 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --profile) set_profile "$2"; shift 2 ;;
     --lengths) lengths=$2; shift 2 ;;
-    --seeds) seeds=$2; shift 2 ;;
+    --seeds) seeds=$2; long_seeds=$2; shift 2 ;;
+    --seeds-long) long_seeds=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --problems) problems=$2; shift 2 ;;
     --max-T) max_t=$2; shift 2 ;;
@@ -56,7 +61,8 @@ while [[ $# -gt 0 ]]; do
     --table) table=$2; shift 2 ;;
     --no-doc) doc=0; shift ;;
     --no-run) train=0; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --dry-run) dry=1; doc=0; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -72,7 +78,7 @@ start=$(date +%s); load_start=$(cut -d' ' -f1-3 /proc/loadavg); date_start=$(dat
 # Waves of rates with abandoning: plans every run through the sweep spec's own validation and
 # runs each wave with the local process backend (project/sweeps).
 run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: extra "k=v;k=v" parameters
-  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" <<'EOF'
+  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" "$dry" <<'EOF'
 import sys
 from pathlib import Path
 from rich.console import Console
@@ -82,7 +88,7 @@ from project.sweeps.backend import PlannedRun, split_finished
 from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads
 from project.sweeps.spec import load_spec, validate_runs
 
-experiment, lengths, seeds, extra, epochs, problems, workers, out, abandon, gpu = sys.argv[1:]
+experiment, lengths, seeds, extra, epochs, problems, workers, out, abandon, gpu, dry = sys.argv[1:]
 budget, out = int(epochs) * 1000, Path(out)
 spec = load_spec("conf/sweep/raffel2016.yaml")
 extra = dict(kv.split("=", 1) for kv in extra.split(";") if kv)
@@ -120,6 +126,10 @@ for wave, lr in enumerate(RATES):
     cut = sum(a["task.budget.max_steps"] < budget for a in assignments)
     console.print(f"rate {lr:g}: {len(planned)} runs ({len(planned) - len(plan.todo)} finished, "
                   f"{len(plan.todo)} to run; {cut} cut to an earlier rate's count)")
+    if dry == "1":
+        for p in plan.todo:
+            console.print(f"  {p.describe()} max_steps={p.run.assignment['task.budget.max_steps']}")
+        continue
     failed = ProcessBackend(workers, threads, console, []).execute(plan.todo)
     for p in failed:
         console.print(f"  failed: {p.describe()}: {p.error}")
@@ -129,23 +139,29 @@ EOF
 }
 
 status=0
-if (( train )); then
+if (( train && ! dry )); then
   mkdir -p "$out"
   log_end() {
     echo "- \`scripts/reproduce_raffel2016.sh ${args[*]}\`: started $date_start, load $load_start; ended $(date -u +%Y-%m-%dT%H:%MZ), wall $(( $(date +%s) - start ))s, load $(cut -d' ' -f1-3 /proc/loadavg), $1" >> "$out/invocations.log"
   }
   trap 'log_end "stopped by a signal (finished runs kept, the rest resume on rerun)"; exit 143' TERM INT
-else
-  fixed=0; variable=0
 fi
+(( train )) || { fixed=0; variable=0; }
 if (( fixed )); then
-  run_waves raffel2016 "$lengths" "$seeds" "" || status=$?
+  short=(); long=(); for t in ${lengths//,/ }; do if (( t < 1000 )); then short+=("$t"); else long+=("$t"); fi; done
+  if [[ $long_seeds == "$seeds" ]]; then
+    run_waves raffel2016 "$lengths" "$seeds" "" || status=$?
+  else
+    (( ${#short[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${short[*]}")" "$seeds" "" || status=$?; }
+    (( ${#long[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${long[*]}")" "$long_seeds" "" || status=$?; }
+  fi
 fi
 if (( variable )); then
   # T0 is the shortest length (50); max_seq_len the longest; 1000 updates between evaluations
   run_waves raffel2016_variable 50 "$var_seeds" "task.data.max_seq_len=$max_t" || status=$?
 fi
 took=$(( $(date +%s) - start ))
+(( dry )) && exit $status
 (( train )) && { trap - TERM INT; log_end "exit status $status"; }
 python -m project.analysis.raffel_table "$out" --out "$table" --lengths "$lengths" || exit $?
 echo "table: $table; took ${took}s"
@@ -160,7 +176,7 @@ fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.
 {
   echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -c 'import torch; print(torch.__version__)'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
-  echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\`; problems $problems; T0 $lengths; seeds $seeds; budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
+  echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\`; problems $problems; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
   if [[ -f $out/invocations.log ]]; then
     echo "Training invocations that made them (\`$out/invocations.log\`):"
     echo

@@ -1,4 +1,4 @@
-"""Per-position input features ``x_i`` for each input kind, before the shared layer ``f(W x_i + b)``.
+"""Per-position input features ``x_i`` for each input kind, before the shared ``f(W x_i + b)``.
 
 A feature module maps a batch's raw input (and optional mask) to ``(x, mask)`` with ``x`` of
 shape (B, T, F) and ``mask`` (B, T) boolean. Image feature modules live in ``image_features``.

@@ -143,6 +143,8 @@ class PoolingNetwork(nn.Module):
             feats, mask = self.features(x, mask)
             pool = self.pooling
             attention = self.fused_spec.pooling == "attention"
+            if attention:
+                pool.last_weights = None  # only the plain path records the weights
             return fused_encode_pool(feats, mask, self.hidden.weight, self.hidden.bias,
                                      self.fused_spec, query=pool.query if attention else None,
                                      score_bias=pool.bias if attention else None)

@@ -73,7 +73,8 @@ def build_pooling(model: dict, dim: int) -> nn.Module:
     for key, value in kwargs.items():
         if key not in params:
             takes = ", ".join(params) or "none"
-            raise ValueError(f"model.{key} is not a parameter of pooling {kind!r} (it takes: {takes})")
+            raise ValueError(f"model.{key} is not a parameter of pooling {kind!r} "
+                             f"(it takes: {takes})")
         kwargs[key] = check_type(key, value, params[key].default)
     return cls(dim, **kwargs)
 

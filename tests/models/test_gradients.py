@@ -5,7 +5,6 @@ with ``dL/dh_i = a_i dL/do``, and ``dL/da_i = dL/do . h_i``. ``seed_literal=True
 them exactly; the full model adds the score-path term ``sum_i dL/ds_i q * f'(z_i) x_i^T``.
 """
 
-import pytest
 import torch
 
 from project.models.features import VectorFeatures

@@ -28,7 +28,8 @@ def test_the_registry_holds_the_three_poolings():
     ({"pooling": "median"}, "model.pooling='median': expected one of "),
     ({"pooling": "attention", "heads": "two"}, "model.heads='two' must be an integer"),
     ({"pooling": "attention", "heads": 2.5}, "model.heads=2.5 must be an integer"),
-    ({"pooling": "attention", "seed_literal": "yes"}, "model.seed_literal='yes' must be true or false"),
+    ({"pooling": "attention", "seed_literal": "yes"},
+     "model.seed_literal='yes' must be true or false"),
 ])
 def test_a_wrong_model_key_fails_in_one_line_naming_it(model, message):
     with pytest.raises(ValueError) as err:

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from project import run_folder  # noqa: E402
 from project.cli import user_error  # noqa: E402
 from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
-from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads  # noqa: E402
+from project.sweeps.backends.processes import cpu_count, plan_threads  # noqa: E402
+from project.sweeps.backends.workers import WorkerBackend  # noqa: E402
 from project.sweeps.spec import parse_spec  # noqa: E402
 
 TASKS = ["sst2", "trec", "etth1", "gunpoint", "italypower", "usps", "digits"]
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         return user_error(e)
     workers, threads = plan_threads(args.workers, None, cpu_count())
-    failed = ProcessBackend(workers, threads, Console()).execute(split_finished(planned).todo)
+    backend = WorkerBackend(workers, threads, Console(), vectorize_seeds=len(SEEDS))
+    failed = backend.execute(split_finished(planned).todo)
     if failed:
         return user_error(f"{len(failed)} pilot runs failed, e.g. {failed[0].error}")
     lines = [f"| task | metric | {args.control} best validation value, seeds "

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from project import run_folder  # noqa: E402
 from project.cli import user_error  # noqa: E402
 from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
-from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads  # noqa: E402
+from project.sweeps.backends.processes import cpu_count, plan_threads  # noqa: E402
+from project.sweeps.backends.workers import WorkerBackend  # noqa: E402
 from project.sweeps.spec import parse_spec  # noqa: E402
 
 CANDIDATES = ROOT / "conf" / "selection" / "candidates.yaml"
@@ -60,21 +61,27 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"| task | candidate | overrides | median best validation value per model "
              f"({', '.join(conf['models'])}; seeds {', '.join(map(str, conf['seeds']))}) "
              "| mean | chosen |", "|---|---|---|---|---|---|"]
+    plans = {}
     for task in tasks:
         if task not in conf["tasks"]:
             return user_error(f"--tasks {task}: not in {CANDIDATES}")
-        scores = {}
         for name, overrides in conf["tasks"][task].items():
             try:
                 spec = candidate_spec(task, overrides, conf["models"], conf["seeds"])
-                planned = plan_runs(spec, args.root / task / name)
+                plans[task, name] = plan_runs(spec, args.root / task / name)
             except ValueError as e:
                 return user_error(e)
-            failed = ProcessBackend(workers, threads, console).execute(
-                split_finished(planned).todo)
-            if failed:
-                return user_error(f"{task}/{name}: {len(failed)} runs failed, e.g. "
-                                  f"{failed[0].error}")
+    todo = [p for planned in plans.values() for p in split_finished(planned).todo]
+    # the pilot seeds of one candidate and model train as one vectorised model
+    backend = WorkerBackend(workers, threads, console, vectorize_seeds=len(conf["seeds"]))
+    failed = backend.execute(todo)
+    if failed:
+        return user_error(f"{len(failed)} runs failed, e.g. {failed[0].describe()}: "
+                          f"{failed[0].error}")
+    for task in tasks:
+        scores = {}
+        for name, overrides in conf["tasks"][task].items():
+            planned = plans[task, name]
             direction = run_folder.read_summary(planned[0].run_dir)["direction"]
             medians = [statistics.median(best_vals(planned, m)) for m in conf["models"]]
             sign = 1 if direction == "max" else -1

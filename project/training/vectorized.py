@@ -600,10 +600,11 @@ class VectorizedGroup:
                 newly = [k for k, m in enumerate(self.members) if m.active and not finite[k]]
                 for k in newly:  # a diverged single run takes no step: keep it as it is now
                     self._freeze(k)
-                use = torch.tensor([m.active for m in self.members], device=self.device)
                 self.optimizer.zero_grad(set_to_none=True)
-                if bool(use.any()):
-                    self.fabric.backward(torch.where(use, losses, 0.0).sum())
+                if any(m.active for m in self.members):
+                    # members share nothing: member k's gradient is its own loss's (a NaN
+                    # stays in its slice), and finished members' updates are undone below
+                    self.fabric.backward(losses.sum())
                     self.optimizer.step()
                     if self.scheduler is not None:
                         self.scheduler.step()

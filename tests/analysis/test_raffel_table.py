@@ -207,3 +207,57 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
     assert not (tmp_path / "t_variable.md").exists()
     assert rt.main([str(tmp_path / "empty")]) == 2
+
+
+# -- the protocol as configuration --------------------------------------------------------------
+@pytest.mark.parametrize("model", ["attention_tanh", "baseline"])
+def test_experiment_config_is_the_papers_protocol(model):
+    from project.run_identity import identity_of
+    from project.training.compose import compose_defaults
+
+    cfg = compose_defaults(["+experiment=raffel2016", "task=multiply", f"model={model}",
+                            "task.seq_len=500"])
+    data, net, budget = cfg.task.data, cfg.task.net, cfg.task.budget
+    assert (data.variable_length, data.batch_size, data.val_size, data.test_size) == \
+        (True, 100, 1000, 1000)
+    assert (net.hidden, net.activation, net.head_hidden, net.output_activation, net.init) == \
+        (100, "leaky_relu", 100, "leaky_relu", "raffel2016")
+    assert (cfg.task.target, cfg.task.stop_at_target, cfg.task.val_metric) == (1.0, True, "val/acc")
+    assert budget.max_steps == 100 * rt.UPDATES_PER_EPOCH
+    assert rt.UPDATES_PER_EPOCH % budget.val_every_n_steps == 0  # the paper's epochs on our grid
+    assert cfg.optimizer.name == "adam"
+    if model == "attention_tanh":
+        assert (cfg.model.pooling, cfg.model.score) == ("attention", "tanh")
+    else:
+        assert cfg.model.pooling == "mean"
+    ident = identity_of(cfg)  # the experiment's settings become setting overrides
+    assert {"task.net.init=raffel2016", "task.data.variable_length=true",
+            "task.seq_len=500"} <= set(ident.setting_overrides)
+    assert ident.variant_overrides == ()
+
+
+def test_variable_length_experiment_config():
+    from project.training.compose import compose_defaults
+
+    cfg = compose_defaults(["+experiment=raffel2016_variable", "task=adding",
+                            "model=attention_tanh"])
+    data = cfg.task.data
+    assert (cfg.task.seq_len, data.max_seq_len, data.variable_length) == (50, 10000, False)
+    assert (cfg.task.budget.max_steps, cfg.task.budget.val_every_n_steps) == (100000, 1000)
+    assert cfg.task.net.init == "raffel2016"  # the rest from conf/experiment/raffel2016.yaml
+
+
+def test_sweep_spec_composes_both_models_and_all_rates():
+    from project.sweeps.spec import expand, load_spec, parse_spec, validate_runs
+    from project.training.compose import CONF_DIR
+
+    spec = load_spec(CONF_DIR / "sweep" / "raffel2016.yaml")
+    grid = expand(spec)
+    assert len(grid) == 2 * 6 * 2 * 4 * 5
+    rates = list(dict.fromkeys(g["optimizer.lr"] for g in grid))
+    assert rates == list(rt.RATES)  # the authors' order
+    raw = dict(spec.raw, parameters={**spec.raw["parameters"], "task.seq_len": {"value": 50},
+                                     "seed": {"value": 0}, "task": {"value": "adding"}})
+    runs = validate_runs(spec, expand(parse_spec(raw, spec.path)))
+    assert sorted({r.identity.model for r in runs}) == ["attention_tanh", "baseline"]
+    assert len({r.identity.setting for r in runs}) == 4  # one setting per rate: models paired

@@ -128,11 +128,12 @@ for wave, lr in enumerate(RATES):
                   f"{len(plan.todo)} to run; {cut} cut to an earlier rate's count)")
     if dry == "1":
         for p in plan.todo:
-            console.print(f"  {p.describe()} max_steps={p.run.assignment['task.budget.max_steps']}")
+            console.print(f"  {p.describe()} max_steps={p.run.assignment['task.budget.max_steps']}",
+                          markup=False)
         continue
     failed = ProcessBackend(workers, threads, console, []).execute(plan.todo)
     for p in failed:
-        console.print(f"  failed: {p.describe()}: {p.error}")
+        console.print(f"  failed: {p.describe()}: {p.error}", markup=False)
     failed_any |= bool(failed)
 sys.exit(1 if failed_any else 0)
 EOF

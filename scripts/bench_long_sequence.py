@@ -8,7 +8,7 @@ The adding task's network (``conf/task/adding.yaml``: vector features, 2 input c
 ``task.net.fused=off`` (encode (B, T, hidden) then pool) and ``fused=on``
 (``project/models/chunked_pooling.py``). One step = forward + backward + Adam step. Paths and
 poolings alternate within each repeat; each repeat times ``--steps`` steps after a warm-up;
-medians are reported. Torch runs on 2 threads.
+medians are reported. Torch runs on 2 threads (``--threads 2,1`` adds a one-thread row).
 
 The arithmetic floor is the step's FLOPs (forward + backward of the plain math, no
 recomputation) divided by the measured peak matmul throughput (a large square sgemm): what
@@ -45,7 +45,6 @@ from project.models.chunked_pooling import CHUNK_ELEMENTS  # noqa: E402
 from project.models.network import FUSED_MIN_POSITIONS  # noqa: E402
 
 START, END = "<!-- long-sequence:start -->", "<!-- long-sequence:end -->"
-THREADS = 2
 POOLINGS = {"attention": {"name": "attention", "pooling": "attention"},
             "mean": {"name": "baseline", "pooling": "mean"}}
 
@@ -157,31 +156,37 @@ def time_paths(T: int, batch: int, repeats: int, steps: int) -> dict:
     return samples
 
 
-def run(T: int, batch: int, repeats: int, steps: int, crossover: list[int]) -> dict:
+def run(T: int, batch: int, repeats: int, steps: int, crossover: list[int],
+        thread_counts: list[int]) -> dict:
     net_cfg = adding_net()
     K, D, head_hidden = 2, int(net_cfg["hidden"]), int(net_cfg.get("head_hidden", 0))
-    samples = time_paths(T, batch, repeats, steps)
-    peak = peak_matmul_flops()
-    elementwise = elementwise_floor_s(batch, T, D, THREADS)
-    rows = []
-    for pooling in POOLINGS:
-        plain = statistics.median(samples[pooling, "off"])
-        fused = statistics.median(samples[pooling, "on"])
-        flops = step_flops(pooling, batch, T, K, D, head_hidden)
-        rows.append({"pooling": pooling, "plain_ms": 1e3 * plain, "fused_ms": 1e3 * fused,
-                     "speedup": plain / fused, "gflop_per_step": flops / 1e9,
-                     "arithmetic_floor_ms": 1e3 * flops / peak,
-                     "elementwise_floor_ms": 1e3 * elementwise,
-                     "plain_samples_ms": [1e3 * s for s in samples[pooling, "off"]],
-                     "fused_samples_ms": [1e3 * s for s in samples[pooling, "on"]]})
+    rows, peaks = [], {}
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        samples = time_paths(T, batch, repeats, steps)
+        peak = peaks[threads] = peak_matmul_flops()
+        elementwise = elementwise_floor_s(batch, T, D, threads)
+        for pooling in POOLINGS:
+            plain = statistics.median(samples[pooling, "off"])
+            fused = statistics.median(samples[pooling, "on"])
+            flops = step_flops(pooling, batch, T, K, D, head_hidden)
+            rows.append({"threads": threads, "pooling": pooling, "plain_ms": 1e3 * plain,
+                         "fused_ms": 1e3 * fused, "speedup": plain / fused,
+                         "gflop_per_step": flops / 1e9,
+                         "arithmetic_floor_ms": 1e3 * flops / peak,
+                         "elementwise_floor_ms": 1e3 * elementwise,
+                         "plain_samples_ms": [1e3 * s for s in samples[pooling, "off"]],
+                         "fused_samples_ms": [1e3 * s for s in samples[pooling, "on"]]})
+    torch.set_num_threads(thread_counts[0])
     short = []
     for t in crossover:  # where fused=auto starts (FUSED_MIN_POSITIONS)
         times = time_paths(t, batch, repeats, 3 * steps)
         short.append({"T": t, **{f"{p}_speedup": statistics.median(times[p, "off"])
                                  / statistics.median(times[p, "on"]) for p in POOLINGS}})
-    return {"T": T, "batch": batch, "hidden": D, "inputs": K, "threads": THREADS,
+    return {"T": T, "batch": batch, "hidden": D, "inputs": K, "threads": thread_counts,
             "crossover": short, "fused_min_positions": FUSED_MIN_POSITIONS,
-            "repeats": repeats, "steps": steps, "peak_matmul_gflops": peak / 1e9,
+            "repeats": repeats, "steps": steps,
+            "peak_matmul_gflops": {str(k): v / 1e9 for k, v in peaks.items()},
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
             "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows}
@@ -194,25 +199,27 @@ def markdown(result: dict, command: str) -> str:
         "",
         f"adding-task network, T={r['T']}, batch {r['batch']}, hidden {r['hidden']}, "
         f"{r['inputs']} input channels; one step = forward + backward + Adam; "
-        f"{r['threads']} threads; machine: {r['machine']}; {r['date']}; "
+        f"machine: {r['machine']}; {r['date']}; "
         f"median of {r['repeats']} repeats x {r['steps']} steps; load average at the end "
         f"{', '.join(f'{v:.1f}' for v in r['load_average'] or [])}",
         "",
-        "| pooling | plain ms/step | fused ms/step | plain/fused | GFLOP/step | "
+        "| threads | pooling | plain ms/step | fused ms/step | plain/fused | GFLOP/step | "
         "arithmetic floor ms | elementwise floor ms | fused/elementwise floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["rows"]:
         lines.append(
-            f"| {row['pooling']} | {row['plain_ms']:.1f} | {row['fused_ms']:.1f} | "
+            f"| {row['threads']} | {row['pooling']} | {row['plain_ms']:.1f} | {row['fused_ms']:.1f} | "
             f"{row['speedup']:.2f}x | {row['gflop_per_step']:.3f} | "
             f"{row['arithmetic_floor_ms']:.2f} | {row['elementwise_floor_ms']:.1f} | "
             f"{row['fused_ms'] / row['elementwise_floor_ms']:.1f}x |")
-    lines += ["", f"peak matmul: {r['peak_matmul_gflops']:.0f} GFLOP/s (1024^2 sgemm, "
-                  f"{r['threads']} threads)."]
+    peaks = ", ".join(f"{v:.0f} GFLOP/s with {k} thread{'s' * (k != '1')}"
+                      for k, v in r["peak_matmul_gflops"].items())
+    lines += ["", f"peak matmul (1024^2 sgemm): {peaks}."]
     if r["crossover"]:
-        lines += ["", "Short sequences, plain/fused step time (`task.net.fused=auto` takes the "
-                  f"fused path from T = {r['fused_min_positions']}):", "",
+        lines += ["", f"Short sequences, plain/fused step time with {r['threads'][0]} threads "
+                  "(`task.net.fused=auto` takes the fused path from T = "
+                  f"{r['fused_min_positions']}):", "",
                   "| T | " + " | ".join(POOLINGS) + " |",
                   "|---:|" + "---:|" * len(POOLINGS)]
         for row in r["crossover"]:
@@ -265,15 +272,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per repeat")
-    parser.add_argument("--crossover", default="32,64,128",
+    parser.add_argument("--crossover", default="50,100,200",
                         help="short lengths to time as well, comma-separated ('' for none)")
+    parser.add_argument("--threads", default="2",
+                        help="torch thread counts to time, comma-separated (default 2)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--doc", type=Path, help="replace the long-sequence section of this file")
     args = parser.parse_args(argv)
-    torch.set_num_threads(THREADS)
     allocator = keep_freed_memory()
     crossover = [int(t) for t in args.crossover.split(",") if t.strip()]
-    result = run(args.T, args.batch, args.repeats, args.steps, crossover)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    result = run(args.T, args.batch, args.repeats, args.steps, crossover, thread_counts)
     result["keep_freed_memory"] = allocator
     command = "python scripts/bench_long_sequence.py " + " ".join(
         a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:]))

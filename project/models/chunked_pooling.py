@@ -34,6 +34,8 @@ LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default, as the network uses it
 # in a core's L2 / the shared L3 while they are reused (tuned with scripts/bench_long_sequence.py).
 CHUNK_ELEMENTS = 1 << 18
 MIN_CHUNK = 8
+# A thread takes at least this many chunks: handing fewer to a worker costs more than it saves.
+MIN_CHUNKS_PER_THREAD = 2
 # Above this many (coefficient, input channel) rows the backward forms dL/dpre instead.
 MAX_ROWS = 32
 
@@ -52,10 +54,17 @@ class FusedSpec:
     threads: int = 0  # chunks split over this many threads; 0: torch.get_num_threads()
 
 
-def chunk_size(spec: FusedSpec, batch: int, dim: int) -> int:
-    """Positions per chunk: about CHUNK_ELEMENTS numbers, at least MIN_CHUNK positions (few
-    ops per position for big evaluation batches)."""
-    return spec.chunk or max(MIN_CHUNK, CHUNK_ELEMENTS // max(1, batch * dim))
+def plan(spec: FusedSpec, mask: torch.Tensor, dim: int) -> tuple[list[tuple[int, int]], int]:
+    """The chunks (t0, t1) up to the last valid position, and the threads to split them over.
+
+    A chunk holds about CHUNK_ELEMENTS numbers of (B, chunk, D), at least MIN_CHUNK positions;
+    short sequences get smaller chunks so that every thread still has MIN_CHUNKS_PER_THREAD.
+    """
+    batch, length = mask.shape[0], valid_length(mask)
+    threads = spec.threads or torch.get_num_threads()
+    c = spec.chunk or max(MIN_CHUNK, min(CHUNK_ELEMENTS // max(1, batch * dim),
+                                         -(-length // (threads * MIN_CHUNKS_PER_THREAD))))
+    return [(t0, min(t0 + c, length)) for t0 in range(0, length, c)], threads
 
 
 def valid_length(mask: torch.Tensor) -> int:
@@ -105,10 +114,6 @@ def with_ones(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, x.new_ones(*x.shape[:2], 1)], dim=2)
 
 
-def chunk_ranges(length: int, c: int) -> list[tuple[int, int]]:
-    return [(t0, min(t0 + c, length)) for t0 in range(0, length, c)]
-
-
 _EXECUTOR: ThreadPoolExecutor | None = None
 
 
@@ -124,7 +129,7 @@ def over_chunks(work: Callable[[list[tuple[int, int]]], object], ranges: list[tu
     """``work(ranges_w)`` for contiguous shares of the chunks, one per thread, each run with
     single-threaded kernels: the chunks' small kernels then need no per-kernel thread
     synchronisation. The split depends only on ``threads``, so results are deterministic."""
-    threads = min(threads, len(ranges))
+    threads = min(threads, len(ranges) // MIN_CHUNKS_PER_THREAD) if threads > 1 else 1
     if threads <= 1:
         return [work(ranges)]
     bounds = [len(ranges) * w // threads for w in range(threads + 1)]
@@ -152,8 +157,7 @@ class FusedEncodePool(torch.autograd.Function):
     def forward(ctx, x, weight, bias, query, score_bias, mask, spec: FusedSpec):
         B, T, K = x.shape
         D = weight.shape[0]
-        ranges = chunk_ranges(valid_length(mask), chunk_size(spec, B, D))
-        threads = spec.threads or torch.get_num_threads()
+        ranges, threads = plan(spec, mask, D)
         xa = with_ones(x)
         wa = torch.cat([weight.t(), bias[None]], dim=0)  # (K + 1, D)
         ctx.spec = spec
@@ -230,7 +234,7 @@ def _mean_backward(ctx, g, spec):
     x, weight, bias, mask, weights = ctx.saved_tensors
     B, T, K = x.shape
     D = weight.shape[0]
-    ranges = chunk_ranges(valid_length(mask), chunk_size(spec, B, D))
+    ranges, threads = plan(spec, mask, D)
     xa = with_ones(x)
     wa = torch.cat([weight.t(), bias[None]], dim=0)
     explicit = _explicit(spec, ctx, 1, K)
@@ -252,7 +256,7 @@ def _mean_backward(ctx, g, spec):
                 P.baddbmm_((xc * weights[:, 0, t0:t1, None]).transpose(1, 2), fp)
         return P
 
-    P = sum(over_chunks(chunks, ranges, spec.threads or torch.get_num_threads()),
+    P = sum(over_chunks(chunks, ranges, threads),
             x.new_zeros(K + 1, D) if explicit else x.new_zeros(B, K + 1, D))
     paug = P if explicit else (P * g[:, None, :]).sum(0)
     return dx, paug[:K].t(), paug[K], None, None
@@ -263,7 +267,7 @@ def _attention_backward(ctx, g, spec):
     B, T, K = x.shape
     D = weight.shape[0]
     nh = spec.heads
-    ranges = chunk_ranges(valid_length(mask), chunk_size(spec, B, D))
+    ranges, threads = plan(spec, mask, D)
     xa = with_ones(x)
     wa = torch.cat([weight.t(), bias[None]], dim=0)
     E = head_map(nh, D, x)
@@ -315,7 +319,7 @@ def _attention_backward(ctx, g, spec):
                 P.baddbmm_(R.transpose(1, 2), fp)
         return P, dq_full, dc
 
-    parts = over_chunks(chunks, ranges, spec.threads or torch.get_num_threads())
+    parts = over_chunks(chunks, ranges, threads)
     P = sum((p for p, _, _ in parts[1:]), parts[0][0]) if parts else None
     dq_full = sum((d for _, d, _ in parts), x.new_zeros(nh, D))
     dc = sum((c for _, _, c in parts), x.new_zeros(nh)) if spec.score == "tanh" else None

@@ -27,7 +27,7 @@ INITS = ("default", "raffel2016")
 FUSED = ("auto", "on", "off")
 # fused=auto uses the fused path from this many positions on (below it a step is short and
 # the plain path's few large kernels are as fast; see docs/benchmarks.md, long-sequence).
-FUSED_MIN_POSITIONS = 64
+FUSED_MIN_POSITIONS = 100
 
 
 def init_raffel2016(module: nn.Module) -> None:

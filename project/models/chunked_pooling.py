@@ -11,7 +11,10 @@ hidden 100 each pass touches 40 MB. Here positions are processed in cache-sized 
   ``sum_j a_j dL/da_j = dL/do . o`` (per head), known before the loop, so one pass suffices.
   When x needs no gradient (raw inputs), ``dL/dW`` is accumulated without forming
   ``dL/dh``: ``dW[d, k] = sum_b g_bd sum_i a_bi x_bik f'_bid + q_d sum_b sum_i ds_bi x_bik
-  f'_bid``, one small batched matmul against ``f'`` per chunk.
+  f'_bid``, one small batched matmul against ``f'`` per chunk;
+- threads: the chunks are split into contiguous shares, one per torch thread, each share run
+  with single-threaded kernels (a chunk's kernels are small; per-kernel thread synchronisation
+  would cost more than they take, and a lot more on a loaded machine).
 
 It computes what ``PoolingNetwork.encode`` + the pooling compute (attention with dot or tanh
 scores, any number of heads, seed-literal; mean), with masks; float64 tests hold it to the
@@ -26,14 +29,13 @@ from dataclasses import dataclass
 
 import torch
 
-# Activations with a fused form: slope of the negative part (tanh is handled apart).
 FUSED_ACTIVATIONS = ("relu", "leaky_relu", "tanh")
 FUSED_POOLINGS = ("attention", "mean")
 LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default, as the network uses it
 # Elements of one (B, chunk, D) block: ~1 MB in float32, so a chunk's h, f' and products stay
-# in a core's L2 / the shared L3 while they are reused (tuned with scripts/bench_long_sequence.py).
+# in cache (the shared L3 here) while they are reused; 2^17 and 2^19 timed about the same.
 CHUNK_ELEMENTS = 1 << 18
-MIN_CHUNK = 8
+MIN_CHUNK = 8  # positions: big evaluation batches still get few kernels per position
 # A thread takes at least this many chunks: handing fewer to a worker costs more than it saves.
 MIN_CHUNKS_PER_THREAD = 2
 # Above this many (coefficient, input channel) rows the backward forms dL/dpre instead.
@@ -100,12 +102,6 @@ def head_map(heads: int, dim: int, like: torch.Tensor) -> torch.Tensor:
     """E (heads, D): E[h, d] = 1 where feature d belongs to head h."""
     eye = torch.eye(heads, dtype=like.dtype, device=like.device)
     return eye.repeat_interleave(dim // heads, dim=1)
-
-
-def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The plain path's masked softmax over positions (padded positions get exactly 0)."""
-    scores = scores.masked_fill(~mask.unsqueeze(-1), float("-inf"))
-    return torch.softmax(scores, dim=1).nan_to_num(0.0)
 
 
 def with_ones(x: torch.Tensor) -> torch.Tensor:

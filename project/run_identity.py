@@ -26,6 +26,9 @@ NOT_MEASURED = ("seed", "run_dir", "runs_root", "resume", "logger", "hydra", "ex
 RUN_MECHANICS = ("accelerator", "devices", "num_threads", "keep_freed_memory",
                  "enable_progress_bar", "progress_bar_refresh", "log_every_n_steps",
                  "checkpoint_every_n_steps")
+# Task keys that choose how a run computes, not what (the fused long-sequence path computes
+# the same gradients as the plain one: tests/models/test_fused.py).
+TASK_MECHANICS = ("task.net.fused",)
 NAME_LIMIT = 200  # longest readable override part of a folder name; longer ones are hashed
 
 
@@ -125,7 +128,9 @@ def identity_of(cfg: DictConfig) -> RunIdentity:
     except Exception as e:  # noqa: BLE001 - Hydra raises several kinds for a missing option
         raise ValueError(f"task.name={task!r} / model.name={model!r} must name their config "
                          f"files conf/task/{task}.yaml and conf/model/{model}.yaml") from e
-    setting = differences(cfg, reference, "task") + differences(cfg, reference, "optimizer") \
+    setting = [o for o in differences(cfg, reference, "task")
+               if o.lstrip("~").split("=", 1)[0] not in TASK_MECHANICS]
+    setting += differences(cfg, reference, "optimizer") \
         + differences(cfg, reference, "scheduler")
     setting += [o for o in differences(cfg, reference, "trainer")
                 if o.lstrip("~").split("=", 1)[0].split(".", 1)[1] not in RUN_MECHANICS]

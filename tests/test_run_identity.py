@@ -61,3 +61,8 @@ def test_a_task_name_without_its_config_file_is_refused(tmp_path):
     cfg = compose_train(["task=adding", "task.name=mine"], tmp_path)
     with pytest.raises(ValueError, match="conf/task/mine.yaml"):
         identity_of(cfg)
+
+
+def test_the_fused_path_choice_is_not_part_of_the_setting(tmp_path):
+    fused = identity_of(compose_train(["task=adding", "+task.net.fused=off"], tmp_path))
+    assert fused.setting_overrides == () and fused.folder() == Path("adding/attention/seed0")

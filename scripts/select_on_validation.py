@@ -5,7 +5,8 @@
 Every candidate of ``conf/selection/candidates.yaml`` runs for each compared model and pilot
 seed through the sweep backend (``runs/selection/<task>/<candidate>/<run folder>``; finished
 runs are not rerun). The choice is the candidate with the highest mean, over the models, of
-the median best validation value (for ``direction: min``, the lowest). Only validation
+the median best validation value (for ``direction: min``, the lowest); ties go to the
+candidate listed first (today's config). Only validation
 figures are read: the test split of these runs is never looked at. Prints a Markdown table.
 """
 

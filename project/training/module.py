@@ -87,17 +87,16 @@ class PoolingTaskModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": lr_sched, "interval": "step"}}
 
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-
-
 def build_optimizer(params, optimizer: dict, scheduler: dict | None, max_steps: int):
-    """``(optimizer, per-step lr scheduler or None)`` from the ``optimizer`` and ``scheduler``
-    configs (shared by this module and the vectorised-seeds path)."""
-    opt_cfg = dict(optimizer)
-    name = opt_cfg.pop("name", "adam").lower()
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer.name={name!r}: expected one of {sorted(OPTIMIZERS)}")
-    opt = OPTIMIZERS[name](params, **opt_cfg)
+    """``(optimizer, per-step lr scheduler or None)`` from the ``optimizer`` config group
+    (``conf/optimizer/*.yaml``: a ``_partial_`` torch optimizer) and the ``scheduler`` config
+    (shared by this module and the vectorised-seeds path)."""
+    from hydra.utils import instantiate
+
+    if "_target_" not in optimizer:
+        raise ValueError(f"optimizer config {dict(optimizer)} has no _target_: choose one of "
+                         "conf/optimizer/*.yaml (optimizer=adam|adamw|sgd)")
+    opt = instantiate(dict(optimizer))(params)
     sched = dict(scheduler or {})
     if not sched or sched.get("name") in (None, "none"):
         return opt, None

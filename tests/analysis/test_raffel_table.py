@@ -225,7 +225,7 @@ def test_experiment_config_is_the_papers_protocol(model):
     assert (cfg.task.target, cfg.task.stop_at_target, cfg.task.val_metric) == (1.0, True, "val/acc")
     assert budget.max_steps == 100 * rt.UPDATES_PER_EPOCH
     assert rt.UPDATES_PER_EPOCH % budget.val_every_n_steps == 0  # the paper's epochs on our grid
-    assert cfg.optimizer.name == "adam"
+    assert cfg.optimizer._target_ == "torch.optim.Adam"
     if model == "attention_tanh":
         assert (cfg.model.pooling, cfg.model.score) == ("attention", "tanh")
     else:

@@ -4,7 +4,7 @@ Builds, with ``wandb-workspaces``, a report of the experiment's runs (the W&B gr
 main table of ``python -m project.report`` (``--table main_table.md``, or computed from
 SOURCE), per task the validation metric against steps and against training time (median
 per variant, min/max band), and a runs table with the convergence columns of
-``summary.json`` (project/analysis/render/dashboard.py).
+the run's summary (project/analysis/render/dashboard.py).
 
 Online (an API key, WANDB_MODE not offline) it saves the report and prints its URL.
 Offline it writes the report's spec (JSON) and prints the command that publishes it later:

@@ -11,10 +11,10 @@ submitit's handler calls the launcher's ``checkpoint()``, which for Hydra's laun
 and nothing is saved. Then it requeues (SLURM: ``scontrol requeue``; local: exit code 144,
 and the local controller starts the job again). Resubmitting the same overrides is right for
 this suite (the run folder is deterministic and ``resume=auto`` continues from
-``checkpoints/last.ckpt``), but the steps since the last evaluation would be lost.
+its last checkpoint), but the steps since the last evaluation would be lost.
 
 So the job here takes SIGUSR2 first. While a Lightning trainer runs, the signal becomes a
-SIGTERM to the run: the run saves ``last.ckpt`` at the end of the current step
+SIGTERM to the run: the run saves the last checkpoint at the end of the current step
 (``LastCheckpoint``) and stops (``SIGTERMException``); then submitit's own handler runs as
 it would have: ``checkpoint()``, countdown of ``max_num_timeout``, requeue. With no trainer
 running (loading data, writing the summary) submitit's handler runs at once.
@@ -49,7 +49,7 @@ class RequeueSavingLast:
             received.append(frame)
             if signal.getsignal(signal.SIGTERM) is idle_sigterm:
                 requeue(frame)
-            else:  # Lightning's SIGTERM handler: last.ckpt at the step's end, then stop
+            else:  # Lightning's SIGTERM handler: a last checkpoint at the step's end, then stop
                 signal.raise_signal(signal.SIGTERM)
 
         signal.signal(requeue_signal, on_requeue_signal)

@@ -1,4 +1,4 @@
-"""P(variant faster) with an exact (Clopper-Pearson) interval (PROTOCOL.md, "Small-sample
+"""P(variant faster) with an exact (Clopper-Pearson) interval (docs/protocol.md, "Small-sample
 honesty").
 
 A bootstrap interval for a proportion collapses to a point when every pair agrees (5 of 5

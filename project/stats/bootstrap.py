@@ -3,7 +3,7 @@ differences, and the geometric mean across settings.
 
 Seed ``s`` gives every variant of a setting the same data order and initial shared weights, so
 a resample draws seed *pairs* with replacement (10,000 resamples, seeded generator) and the
-95% interval is the 2.5th and 97.5th percentiles of the resampled statistic (PROTOCOL.md).
+95% interval is the 2.5th and 97.5th percentiles of the resampled statistic (docs/protocol.md).
 ``a`` is the variant, ``b`` the control throughout.
 
 Steps to target are censored at the budget for runs that never meet the target. A median is

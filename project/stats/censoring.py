@@ -1,4 +1,4 @@
-"""Censored steps/time-to-target over seeds: Kaplan-Meier quantiles and ERT (PROTOCOL.md).
+"""Censored steps/time-to-target over seeds: Kaplan-Meier quantiles and ERT (docs/protocol.md).
 
 A run that never meets the target is right-censored at its budget (``reached = False``): it
 tells us only that its time to target exceeds the budget. Functions accept a batch of

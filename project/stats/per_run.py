@@ -1,4 +1,4 @@
-"""Per-run convergence figures from one validation curve (PROTOCOL.md, "Per run")."""
+"""Per-run convergence figures from one validation curve (docs/protocol.md, "Per run")."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def run_steps_to_target(steps: Sequence[int], values: Sequence[float], target: f
                         direction: str, budget: int, diverged: bool,
                         ended: int | None = None) -> tuple[int, bool]:
     """``steps_to_target`` of a whole run, censored at ``ended`` (where its curve ends; default
-    the budget). A diverged run never reaches the target: censored at the budget (PROTOCOL.md)."""
+    the budget). A diverged run never reaches the target: censored at the budget (docs/protocol.md)."""
     if diverged:
         return int(budget), False
     return steps_to_target(steps, values, target, direction, budget if ended is None else ended)

@@ -35,7 +35,7 @@ class PlannedRun:
 @dataclass
 class Plan:
     """What a sweep will do: runs to execute, runs already finished, stale finished runs, and
-    runs whose ``summary.json`` is damaged (neither finished nor rerun: the user decides)."""
+    runs whose the run's summary is damaged (neither finished nor rerun: the user decides)."""
 
     todo: list[PlannedRun]
     finished: list[PlannedRun]

@@ -120,7 +120,7 @@ def check_checkpoint(path: Path) -> dict:
 
 
 def check_resume_point(run_dir: str | Path, val_every_n_steps: int) -> tuple[int, list[dict]]:
-    """``(step, rows)``: the step of the run folder's ``last.ckpt`` and the curve's rows up to
+    """``(step, rows)``: the step of the run folder's last checkpoint and the curve's rows up to
     it, after checking both (an unreadable checkpoint, or a curve that does not hold every
     evaluation up to the checkpoint's step, is refused in one line with the remedy). The rows
     are the resumed run's curve so far (its summary is computed from them)."""

@@ -6,7 +6,7 @@ block; per task, a panel grid whose run set is the experiment's runs of that tas
 group to the experiment and the job type to the task), grouped by variant, with two line
 plots of the task's validation metric (against ``trainer/global_step`` and against
 ``train_time_s``; median over seeds with a min/max band); and a runs table of the whole
-experiment with the convergence columns of ``summary.json``.
+experiment with the convergence columns of the run's summary.
 
 Building the objects needs no network. ``wandb-workspaces`` looks the project up on the
 server when it serialises a run set that names an entity and a project, so ``viewspec``
@@ -32,7 +32,7 @@ from wandb_workspaces.reports.v2 import internal
 STEP_AXIS = "trainer/global_step"  # x axis of every logged curve (wandb_logging.py)
 TIME_AXIS = "train_time_s"         # training clock, logged with every validation row
 VARIANT_KEY = "identity.variant"   # W&B config key of a run's variant (run_identity.py)
-# summary.json figures that wandb_logging.py copies into the W&B run summary
+# run-summary figures that wandb_logging.py copies into the W&B run summary
 CONVERGENCE_COLUMNS = ("steps_to_target", "time_to_target", "reached", "auc", "best_val",
                        "test_at_best")
 AGGREGATE = "median"   # line through the runs of a variant
@@ -57,7 +57,7 @@ def run_filter(group: str, task: str | None = None):
 
 
 def table_columns() -> list[str]:
-    """Runs-table columns: the variant, then the convergence figures of ``summary.json``."""
+    """Runs-table columns: the variant, then the convergence figures of the run's summary."""
     name, rest = VARIANT_KEY.split(".", 1)
     return [f"config:{name}.value.{rest}", *(f"summary:{c}" for c in CONVERGENCE_COLUMNS)]
 

@@ -2,8 +2,8 @@
 once, then train run after run in-process (``project.training.run.train``).
 
 Each run keeps exactly the contract of ``python -m project.train`` (``backends/processes.py``):
-its own run folder (claimed while it trains), config, curve, checkpoints, ``summary.json``
-written atomically and last, its output in the folder's ``run.log``. Between runs a worker
+its own run folder (claimed while it trains), config, curve, checkpoints, the run's summary
+written atomically and last, its output in the folder's log. Between runs a worker
 puts its process state back (``project.training.process_state``: threads, RNGs, Hydra, W&B,
 allocator, signal handlers...), so a run's figures do not depend on the runs before it.
 

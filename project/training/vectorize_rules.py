@@ -16,13 +16,13 @@ class VectorizeError(ValueError):
     """These runs cannot train as one stacked model; the message says why, in one line."""
 
 
-def group_key(cfg: DictConfig) -> str:
-    """The config without its member keys (seed, run folder): equal for runs that may share
-    one stacked model."""
+def group_key(cfg: DictConfig) -> dict:
+    """The config without its member keys (seed, run folder), as plain containers: equal
+    for runs that may share one stacked model."""
     plain = OmegaConf.to_container(cfg, resolve=True)
     for key in MEMBER_KEYS:
         plain.pop(key, None)
-    return OmegaConf.to_yaml(OmegaConf.create(plain))
+    return plain
 
 
 def check_setting(cfg: DictConfig) -> None:

@@ -1,24 +1,33 @@
 """Benchmarks, side by side in one run: ``python scripts/bench.py [--out docs/bench.json]``.
 
 (a) a hand-written PyTorch loop vs the suite's Trainer path (same model, data, optimizer)
-    on the adding problem (T=500), SST-2 and USPS: steps/s of each and suite/raw;
+    on the adding problem (T=500), SST-2, USPS, digits, ItalyPowerDemand and GunPoint:
+    steps/s of each and suite/raw;
 (b) attention vs baseline time per training step (suite path);
 (c) the data pipeline's share of a training step (fetching batches alone / suite step time);
-(d) sweep throughput (runs per minute) with 1 and 2 workers on a small sweep;
+(d) sweep throughput (runs per minute) with 1 and 2 one-process-per-run workers;
 (e) peak memory (max RSS of a separate ``project.train`` process per task and model);
 (f) glibc's defaults vs ``trainer.keep_freed_memory`` (the default): the raw loop on the
-    adding problem in two fresh processes, steps/s and minor page faults per step.
+    adding problem in two fresh processes, steps/s and minor page faults per step;
+(g) where a suite step's time goes (Lightning's SimpleProfiler, per hook, per step);
+(h) evidence throughput on one fixed spec (digits, ItalyPowerDemand and GunPoint x
+    {attention, baseline} x 16 seeds, 2 workers): wall time and runs/min for one process
+    per run, persistent workers, and vectorised seeds (K=16), in one run; the share of a
+    run spent before its first training step in each mode; the vectorised per-member step.
 Raw and suite runs alternate, ``--repeats`` times each; medians are reported. Ratios are the
-claim; absolute times depend on the machine. Targets: suite/raw >= 0.95,
-attention/baseline <= 1.15, data share < 5%.
+claim; absolute times depend on the machine and its load (recorded at start and end).
+Targets: suite/raw >= 0.95, attention/baseline <= 1.15, data share < 5%; workers >= 2x and
+vectorised seeds >= 6x the runs/min of one process per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -50,6 +59,16 @@ TASKS = {
     "sst2": (["task=sst2"], 150),
     # 8x8 patches, not the task's default CNN: the lightest step, where per-step overhead shows most
     "usps": (["task=usps", "task.net.features=patches"], 150),
+    "digits": (["task=digits"], 150),
+    "italypower": (["task=italypower"], 150),
+    "gunpoint": (["task=gunpoint"], 150),
+}
+# (h): the fixed spec of the throughput comparison
+THROUGHPUT_TASKS = ("digits", "italypower", "gunpoint")
+THROUGHPUT_MODES = {  # mode -> project.sweep options
+    "processes": ["--backend", "processes"],
+    "workers": ["--backend", "workers"],
+    "vectorised": ["--backend", "workers", "--vectorize-seeds", "16"],
 }
 
 
@@ -110,7 +129,8 @@ def sweep_runs_per_min(workers: int) -> float:
     """Throughput of the local sweep runner on 8 short adding runs."""
     with tempfile.TemporaryDirectory() as d:
         cmd = [sys.executable, "-m", "project.sweep", "conf/sweep/quick.yaml",
-               "--workers", str(workers), "--out", d, "--set", "task=adding",
+               "--workers", str(workers), "--backend", "processes", "--out", d,
+               "--set", "task=adding",
                "--set", "seed=0,1,2,3", "--set", "task.budget.max_steps=200"]
         start = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
@@ -140,11 +160,160 @@ def allocator_effect(repeats: int) -> dict:
     return out
 
 
+# -- (g) where a suite step's time goes ------------------------------------------------------
+ACCOUNT = (  # (column, Lightning SimpleProfiler action names whose time it sums)
+    ("forward+loss", ("[Strategy]SingleDeviceStrategy.training_step",)),
+    ("backward", ("[Strategy]SingleDeviceStrategy.backward",)),
+    ("zero_grad", ("[LightningModule]PoolingTaskModule.optimizer_zero_grad",)),
+    ("data", ("[_TrainingEpochLoop].train_dataloader_next",
+              "[Strategy]SingleDeviceStrategy.batch_to_device")),
+    ("reseed", ("[LightningModule]PoolingTaskModule.on_train_batch_start",)),
+)
+
+
+def step_account(overrides: list[str], model: str, steps: int) -> dict:
+    """One suite run with Lightning's SimpleProfiler: ms per step in each part of a step.
+    ``adam`` is the optimizer step less the closure inside it (forward, backward,
+    zero_grad); ``callbacks`` every per-step callback hook; ``loop`` what is left of the
+    run's own step time: Lightning's loop bookkeeping around those (and the profiler's own
+    cost, about 1 us per profiled hook)."""
+    import lightning as L
+    from lightning.pytorch.profilers import SimpleProfiler
+
+    quiet = tempfile.mkdtemp()  # its report goes to a file there, not to the terminal
+    profiler, init = SimpleProfiler(dirpath=quiet, filename="profile"), L.Trainer.__init__
+
+    def with_profiler(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, "profiler": profiler})
+
+    L.Trainer.__init__ = with_profiler
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
+                                 f"task.budget.val_every_n_steps={steps}",
+                                 "task.stop_at_target=false", "trainer.num_threads=1",
+                                 "trainer.enable_progress_bar=false"], d)
+            summary = train(cfg)
+    finally:
+        L.Trainer.__init__ = init
+    per_step = {name: sum(durations) * 1000 / steps
+                for name, durations in profiler.recorded_durations.items()
+                if len(durations) >= steps}
+    out = {column: sum(per_step.get(n, 0.0) for n in names) for column, names in ACCOUNT}
+    out["adam"] = (per_step.get("[LightningModule]PoolingTaskModule.optimizer_step", 0.0)
+                   - out["forward+loss"] - out["backward"] - out["zero_grad"])
+    out["callbacks"] = sum(v for n, v in per_step.items() if n.startswith("[Callback]")
+                           and n.split(".")[-1].startswith(("on_train_batch", "on_before",
+                                                              "on_after")))
+    out["step"] = summary["step_time_ms"]
+    out["loop"] = out["step"] - sum(v for k, v in out.items() if k != "step")
+    return out
+
+
+# -- (h) evidence throughput ------------------------------------------------------------------
+def throughput_spec(seeds: int, path: Path) -> Path:
+    """The fixed spec: THROUGHPUT_TASKS x {attention, baseline} x ``seeds`` seeds, each task
+    with its own config's budget."""
+    import yaml
+
+    spec = {"name": "bench_throughput", "program": "project/train.py", "method": "grid",
+            "metric": {"name": "steps_to_target", "goal": "minimize"},
+            "command": ["${env}", "${interpreter}", "-m", "project.train", "${args_no_hyphens}"],
+            "parameters": {"task": {"values": list(THROUGHPUT_TASKS)},
+                           "model": {"values": ["attention", "baseline"]},
+                           "seed": {"values": list(range(seeds))}}}
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def sweep_throughput(mode: str, seeds: int, workers: int) -> dict:
+    """One ``project.sweep`` of the fixed spec in ``mode``: wall time, runs/min, and the
+    runs' summed training clocks (a vectorised group's clock counted once)."""
+    with tempfile.TemporaryDirectory() as d:
+        spec = throughput_spec(seeds, Path(d) / "spec.yaml")
+        cmd = [sys.executable, "-m", "project.sweep", str(spec), "--workers", str(workers),
+               "--out", f"{d}/runs", *THROUGHPUT_MODES[mode]]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{mode} sweep failed: {done.stdout[-2000:]}")
+        summaries = [run_folder.read_summary(p) for p in run_folder.find_run_dirs(f"{d}/runs")]
+    clocks = {}
+    for s in summaries:  # members of one group share one clock
+        key = (s["task"], s["model"], round(s["train_time_s"], 6)) if mode == "vectorised" \
+            else (s["task"], s["model"], s["seed"])
+        clocks[key] = s["train_time_s"]
+    step_ms = {}
+    for task in THROUGHPUT_TASKS:
+        times = [s["step_time_ms"] for s in summaries if s["task"] == task]
+        step_ms[task] = statistics.median(times) / (min(16, seeds) if mode == "vectorised"
+                                                    else 1)
+    return {"runs": len(summaries), "wall_s": wall, "runs_per_min": len(summaries) / wall * 60,
+            "train_clock_s": sum(clocks.values()), "step_ms_per_run": step_ms}
+
+
+def first_step_probe(mode: str, task: str, started: float) -> dict:
+    """In this process: one run of ``task`` (attention) in ``mode`` (``process``: this process
+    was started for it at ``started``; ``worker``: a second run after a first, as in a
+    worker; ``vectorised``: a group of 16). Returns seconds to the first training step and
+    in all, from ``started`` (or from the call, in a worker or group)."""
+    import lightning as L
+
+    from project.training.vectorized import train_vectorized
+
+    class First(L.Callback):
+        at = None
+
+        def on_train_batch_start(self, *args):
+            self.at = self.at or time.time()
+
+    base = [f"task={task}", "model=attention", "trainer.num_threads=1",
+            "trainer.enable_progress_bar=false"]
+    with tempfile.TemporaryDirectory() as d:
+        if mode == "worker":  # a worker has trained something before (imports, caches)
+            warm = compose_train([*base, "seed=99"], f"{d}/warm")
+            warm.task.budget.max_steps = warm.task.budget.val_every_n_steps
+            train(warm)
+        if mode in ("process", "worker"):
+            start = started if mode == "process" else time.time()
+            cb = First()
+            train(compose_train([*base, "seed=0"], f"{d}/run"), callbacks=[cb])
+            first = cb.at
+        else:
+            start, first = time.time(), None
+
+            def hook(point, group):
+                nonlocal first
+                if point == "train" and first is None:  # after step 1: less that step
+                    first = time.time() - group.elapsed
+
+            composed = compose_train(base)  # once, as a worker does for a group
+            members = []
+            for k in range(16):
+                cfg = copy.deepcopy(composed)
+                cfg.seed, cfg.run_dir = k, f"{d}/v{k}"
+                members.append(cfg)
+            train_vectorized(members, hook)
+    end = time.time()
+    return {"before_first_step_s": first - start, "run_s": end - start,
+            "share": (first - start) / (end - start)}
+
+
+def first_step_share(mode: str, task: str) -> dict:
+    """``first_step_probe`` in a fresh process (its start time taken here, before launch)."""
+    started = time.time()
+    cmd = [sys.executable, __file__, "--first-step-probe", mode, task, repr(started)]
+    done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 DOC_HEAD = """# Benchmarks
 
 Written by `{command}` (do not edit by hand: rerun it).
 Ratios are the claim; absolute steps/s depend on the machine and on its load.
-Targets: suite/raw >= 0.95, attention/baseline step time <= 1.15, data share < 5%.
+Targets: suite/raw >= 0.95, attention/baseline step time <= 1.15, data share < 5%;
+persistent workers >= 2x and vectorised seeds (K=16) >= 6x the runs/min of one process per run.
 
 """
 DOC_TAIL = """
@@ -157,22 +326,34 @@ is the maximum RSS of a separate short `project.train` process. Every row runs w
 `keep_freed_memory` on, as the suite does by default; the allocator table compares it with
 glibc's defaults in two fresh processes (see `project/training/cpu_allocator.py`).
 
-Where the targets are missed, and why (from profiling the suite path with cProfile):
-Lightning's per-step machinery (hook dispatch, the automatic-optimization closure, progress
-and logging bookkeeping) costs a fixed amount per step, a visible fraction when a whole step
-takes a few milliseconds (SST-2 at ~7 ms, USPS with four 8x8 patches at ~2.7 ms); the suite
-already avoids the avoidable parts (no per-step `self.log`, no per-step sync, CPU-only
-reseeding, its own batch transfer, a rarely refreshed progress bar). On the adding problem at
-T=500 the encoder is a 2 -> 100 linear layer, so attention's extra passes over the (batch, T,
-hidden) activations (scores forward, score-path backward, query gradient) are a large share of
-a step; where the encoder does more work per position (SST-2's embeddings, USPS) the same
-pooling costs relatively less.
+*Where a suite step goes* is one run per task with Lightning's SimpleProfiler: the model's
+forward and loss (`training_step`), backward, Adam (the optimizer step less the closure
+inside it), zero_grad, fetching and moving the batch, the per-step reseed (dropout at step k
+depends on (seed, k) alone), the suite's per-step callback hooks (training clock,
+checkpoints), and *loop*: the rest of the run's own step time, Lightning's bookkeeping
+between those hooks (progress counters, the automatic-optimisation closure, result
+collection) plus the profiler's own cost. *overhead* is reseed + callbacks + loop as a share
+of the step: the part a hand-written loop does not pay. On steps of a few milliseconds that
+fixed cost keeps suite/raw under 0.95; the answer for such tasks is the vectorised path,
+whose per-run step is in the throughput table.
+
+*Evidence throughput* runs one spec (every run to its task config's budget) three ways on 2
+workers: `--backend processes` (one `python -m project.train` per run, what `wandb agent`
+and SLURM do), `--backend workers` (persistent processes, the default) and
+`--vectorize-seeds 16` (each task x model's 16 seeds as one stacked model in one worker).
+*step ms per run* is a run's training step (the group's step / 16 for vectorised seeds);
+*before first step* is the share of a run's wall time spent before its first training step
+(imports, config, data, network, the step-0 evaluation): one fresh process per run; a
+second run in a process that has trained before; a group of 16 seeds from the call.
 """
 
 
 def render(result: dict, repeats: int) -> str:
     """The benchmark tables as Markdown."""
-    lines = [f"machine: {result['machine']}; date: {result['date']}; medians of {repeats}",
+    load = result.get("load", {})
+    lines = [f"machine: {result['machine']}; date: {result['date']}; medians of {repeats}"
+             + (f"; load average (1, 5, 15 min) at start {load['start']}, at end "
+                f"{load.get('end')}" if load else ""),
              "", "| task | model | raw steps/s | suite steps/s | suite/raw | data share | peak MB |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for task, entry in result["tasks"].items():
@@ -195,9 +376,56 @@ def render(result: dict, repeats: int) -> str:
                       f"{b['steps_per_s'] / a['steps_per_s']:.2f}x steps/s"]
     if "sweep_runs_per_min" in result:
         s = result["sweep_runs_per_min"]
-        lines += ["", f"sweep throughput: {s[1]:.1f} runs/min with 1 worker, {s[2]:.1f} with "
-                      f"2 workers ({s[2] / s[1]:.2f}x)"]
+        lines += ["", f"sweep throughput, one process per run (8 short adding runs): "
+                      f"{s['1']:.1f} runs/min with 1 worker, {s['2']:.1f} with 2 workers "
+                      f"({s['2'] / s['1']:.2f}x)"]
+    if "account" in result:
+        cols = ("forward+loss", "backward", "adam", "zero_grad", "data", "reseed", "callbacks",
+                "loop")
+        lines += ["", "### Where a suite step goes (attention, ms per step)", "",
+                  "| task | step | " + " | ".join(cols) + " | overhead |",
+                  "|---|---:|" + "---:|" * (len(cols) + 1)]
+        for task, a in result["account"].items():
+            over = (a["reseed"] + a["callbacks"] + a["loop"]) / a["step"]
+            lines.append(f"| {task} | {a['step']:.2f} | "
+                         + " | ".join(f"{a[c]:.3f}" for c in cols) + f" | {over:.0%} |")
+    if "throughput" in result:
+        t = result["throughput"]
+        base = t["modes"]["processes"]["runs_per_min"]
+        lines += ["", f"### Evidence throughput ({t['spec']}, {t['workers']} workers)", "",
+                  "| mode | runs | wall s | runs/min | vs one process per run | "
+                  + " | ".join(f"{task} step ms per run" for task in THROUGHPUT_TASKS) + " |",
+                  "|---|---:|---:|---:|---:|" + "---:|" * len(THROUGHPUT_TASKS)]
+        for mode, v in t["modes"].items():
+            lines.append(f"| {mode} | {v['runs']} | {v['wall_s']:.0f} | {v['runs_per_min']:.1f} | "
+                         f"{v['runs_per_min'] / base:.2f}x | "
+                         + " | ".join(f"{v['step_ms_per_run'][k]:.2f}" for k in THROUGHPUT_TASKS)
+                         + " |")
+        if "first_step" in t:
+            lines += ["", "| share of a run before its first step | "
+                      + " | ".join(THROUGHPUT_TASKS) + " |",
+                      "|---|" + "---:|" * len(THROUGHPUT_TASKS)]
+            for mode, per_task in t["first_step"].items():
+                lines.append(f"| {mode} | " + " | ".join(
+                    f"{v['share']:.0%} ({v['before_first_step_s']:.1f} of {v['run_s']:.1f} s)"
+                    for v in per_task.values()) + " |")
     return "\n".join(lines) + "\n"
+
+
+LONG_SEQUENCE = re.compile(r"(## Long sequences[^\n]*\n+)?<!-- long-sequence:start -->.*?"
+                           r"<!-- long-sequence:end -->\n?", re.S)
+
+
+def write_doc(path: Path, text: str) -> None:
+    """Write ``text``, keeping the long-sequence section (``scripts/bench_long_sequence.py``
+    owns it) as it is, after it."""
+    old = path.read_text() if path.exists() else ""
+    kept = LONG_SEQUENCE.search(old)
+    path.write_text(text + ("\n" + kept.group(0) if kept else ""))
+
+
+def loadavg() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -206,21 +434,29 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--out", default="docs/bench.json")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true", help="skip (h)")
+    parser.add_argument("--seeds", type=int, default=16, help="(h): seeds per task and model")
     parser.add_argument("--doc", default=None, help="also write this Markdown file")
     parser.add_argument("--allocator-probe", choices=["0", "1"], help=argparse.SUPPRESS)
+    parser.add_argument("--first-step-probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.allocator_probe is not None:  # a child of allocator_effect
         if args.allocator_probe == "1":
             keep_freed_memory()
         print(json.dumps(allocator_probe(args.repeats)))
         return
+    if args.first_step_probe is not None:  # a child of first_step_share
+        mode, task, started = args.first_step_probe
+        print(json.dumps(first_step_probe(mode, task, float(started))))
+        return
     keep_freed_memory()  # raw and suite in the same allocator state, the suite's default
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                                   f"torch {torch.__version__}",
-                        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                        "tasks": {}}
-    for task in args.tasks.split(","):
+                         f"torch {torch.__version__}",
+              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "load": {"start": loadavg()}, "tasks": {}}
+    tasks = [t for t in args.tasks.split(",") if t]
+    for task in tasks:
         overrides, steps = TASKS[task]
         per_model = {}
         for model in ("attention", "baseline"):
@@ -241,16 +477,27 @@ def main() -> None:
                  "attention_over_baseline_step_time":
                      base["suite_steps_per_s"] / att["suite_steps_per_s"]}
         result["tasks"][task] = entry
-    if "adding" in args.tasks.split(","):
+    if tasks:
+        result["account"] = {task: step_account(TASKS[task][0], "attention", TASKS[task][1])
+                             for task in tasks}
+    if "adding" in tasks:
         result["allocator"] = allocator_effect(args.repeats)
     if not args.skip_sweep:
-        result["sweep_runs_per_min"] = {w: sweep_runs_per_min(w) for w in (1, 2)}
+        result["sweep_runs_per_min"] = {str(w): sweep_runs_per_min(w) for w in (1, 2)}
+    if not args.skip_throughput:
+        modes = {mode: sweep_throughput(mode, args.seeds, 2) for mode in THROUGHPUT_MODES}
+        first = {mode: {task: first_step_share(mode, task) for task in THROUGHPUT_TASKS}
+                 for mode in ("process", "worker", "vectorised")}
+        result["throughput"] = {
+            "spec": f"{', '.join(THROUGHPUT_TASKS)} x {{attention, baseline}} x {args.seeds} "
+                    "seeds, config budgets", "workers": 2, "modes": modes, "first_step": first}
+    result["load"]["end"] = loadavg()
 
     table = render(result, args.repeats)
     print(table)
     if args.doc:
-        Path(args.doc).write_text(DOC_HEAD.format(command=" ".join(["python", *sys.argv])) + table
-                                  + DOC_TAIL)
+        write_doc(Path(args.doc), DOC_HEAD.format(command=" ".join(["python", *sys.argv]))
+                  + table + DOC_TAIL)
         print(f"wrote {args.doc}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))

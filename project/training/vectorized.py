@@ -54,8 +54,10 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
+from torch.overrides import TorchFunctionMode
 
 from project import run_folder
 from project.data.base import StepSampler, derived_seed
@@ -128,6 +130,22 @@ def replace_dropout(network: nn.Module) -> list[MemberDropout]:
     return swapped
 
 
+class FoldedLinear(TorchFunctionMode):
+    """``F.linear`` of a (B, T, F) input folded to one (B T, F) product, as a single run
+    computes it. Under ``vmap`` the member's weight would otherwise be broadcast over B, and
+    CPU matrix products of small matrices run one product per batch entry: a loop over
+    members x examples instead of one batched product per member. Active around the
+    vectorised network's forward; every other call passes through."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.linear and len(args) >= 2 and args[0].dim() > 2:
+            x = args[0]
+            out = F.linear(x.reshape(-1, x.shape[-1]), *args[1:], **kwargs)
+            return out.reshape(*x.shape[:-1], out.shape[-1])
+        return func(*args, **kwargs)
+
+
 class StackedMembers(nn.Module):
     """K copies of one network as stacked parameters; ``forward`` runs every member at once.
 
@@ -143,11 +161,20 @@ class StackedMembers(nn.Module):
         for i, name in enumerate(self.buffer_names):
             self.register_buffer(f"buffer{i}", buffers[name])
         base = copy.deepcopy(networks[0]).to("meta")
+        forward = base.forward  # the network's own forward, its linear layers folded
+        base.forward = lambda *args: self._folded(forward, *args)
         object.__setattr__(self, "base", base)  # not a submodule: never moved or saved
         object.__setattr__(self, "loss_fn", loss_fn)
         self.dropouts = replace_dropout(base)
         self.k = len(networks)
+        self.fold_linear = True
         self._mapped: dict[tuple, Callable] = {}
+
+    def _folded(self, forward, *args):
+        if not self.fold_linear:
+            return forward(*args)
+        with FoldedLinear():
+            return forward(*args)
 
     def train(self, mode: bool = True):
         self.base.train(mode)

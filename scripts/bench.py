@@ -362,6 +362,11 @@ def render(result: dict, repeats: int) -> str:
             lines.append(f"| {task} | {model} | {v['raw_steps_per_s']:.1f} | "
                          f"{v['suite_steps_per_s']:.1f} | {v['suite_over_raw']:.3f} | "
                          f"{v['data_share']:.2%} | {v['peak_mem_mb']:.0f} |")
+    ratios = [e[m]["suite_over_raw"] for e in result["tasks"].values()
+              for m in ("attention", "baseline")]
+    if ratios:
+        lines += ["", f"suite/raw >= 0.95 in {sum(r >= 0.95 for r in ratios)} of {len(ratios)} "
+                      "rows (where a step takes a few ms it is not: see where a suite step goes)"]
     lines += ["", "| task | attention/baseline step time |", "|---|---:|"]
     for task, entry in result["tasks"].items():
         lines.append(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
@@ -401,6 +406,10 @@ def render(result: dict, repeats: int) -> str:
                          f"{v['runs_per_min'] / base:.2f}x | "
                          + " | ".join(f"{v['step_ms_per_run'][k]:.2f}" for k in THROUGHPUT_TASKS)
                          + " |")
+        for mode, target in (("workers", 2.0), ("vectorised", 6.0)):
+            ratio = t["modes"][mode]["runs_per_min"] / base
+            lines.append(f"\n{mode}: {ratio:.2f}x the runs/min of one process per run "
+                         f"(target {target:g}x: {'met' if ratio >= target else 'missed'})")
         if "first_step" in t:
             lines += ["", "| share of a run before its first step | "
                       + " | ".join(THROUGHPUT_TASKS) + " |",

@@ -312,6 +312,16 @@ def read_summary(run_dir: str | Path) -> dict:
     return data
 
 
+class AlreadyFinished(dict):
+    """A summary read back from a run folder that was finished before this call reached it
+    (by an earlier command or another process): nothing was trained by this call."""
+
+
+def already_finished(run_dir: str | Path) -> AlreadyFinished:
+    """The folder's summary, marked as not trained by the caller."""
+    return AlreadyFinished(read_summary(run_dir))
+
+
 def summary_damage(run_dir: str | Path) -> str | None:
     """Why a finished run's ``summary.json`` cannot be trusted (one line), or None."""
     try:

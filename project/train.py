@@ -51,7 +51,9 @@ def main(cfg: DictConfig) -> dict | None:
         return fail(e, e.EXIT_STATUS)
     except USER_ERRORS as e:
         return fail(e)
-    print(run_folder.describe_summary(summary, cfg.run_dir))
+    already = "already finished, not trained again: " if isinstance(
+        summary, run_folder.AlreadyFinished) else ""
+    print(already + run_folder.describe_summary(summary, cfg.run_dir))
     return None
 
 

@@ -126,7 +126,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
 
 
 def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
-    """Train one run and return its summary (also written to the run folder).
+    """Train one run and return its summary (also written to the run folder); a run already
+    finished is not trained again: its summary comes back as ``run_folder.AlreadyFinished``.
 
     ``callbacks`` are added to the suite's own (tracker, checkpoints, progress bar).
     """
@@ -134,12 +135,12 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     identity = identity_of(cfg)
     run_dir = resolve_run_dir(cfg, identity)
     if run_folder.is_finished(run_dir):
-        return run_folder.read_summary(run_dir)
+        return run_folder.already_finished(run_dir)
     if cfg.resume == "auto" and is_vectorized_checkpoint(run_folder.last_checkpoint(run_dir)):
         return resume_vectorized(cfg)  # a member of a vectorised group: resumed as one
     with run_folder.claim(run_dir):  # one process per run folder; a second one is refused
         if run_folder.is_finished(run_dir):  # finished by the owner we raced
-            return run_folder.read_summary(run_dir)
+            return run_folder.already_finished(run_dir)
         if cfg.resume == "auto" and run_folder.last_checkpoint(run_dir).exists():
             run_folder.check_resume_config(cfg, run_dir)
         return train_owned(cfg, identity, run_dir, callbacks)

@@ -672,8 +672,9 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
     Returns, per run, its summary or the exception that stopped that run alone (its folder is
     in use by another process, damaged, or holds a single run's checkpoint that failed to
     resume). Errors of the whole group (a config that cannot be vectorised, a Python error
-    while training, SIGTERM) are raised. Finished runs are returned as they are; runs whose
-    folder holds a single run's checkpoint are resumed by ``run.train``, one after another.
+    while training, SIGTERM) are raised. Finished runs come back as
+    ``run_folder.AlreadyFinished``; runs whose folder holds a single run's checkpoint are
+    resumed by ``run.train``, one after another.
     """
     from project.training.run import train
 
@@ -688,7 +689,7 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
             identity = identity_of(cfg)
             run_dir = resolve_run_dir(cfg, identity)
             if run_folder.is_finished(run_dir):
-                results[i] = run_folder.read_summary(run_dir)
+                results[i] = run_folder.already_finished(run_dir)
                 continue
             last = run_folder.last_checkpoint(run_dir)
             if cfg.resume == "auto" and last.exists() and not is_vectorized_checkpoint(last):
@@ -697,7 +698,7 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
             try:
                 claims.enter_context(run_folder.claim(run_dir))
                 if run_folder.is_finished(run_dir):  # finished by the owner we raced
-                    results[i] = run_folder.read_summary(run_dir)
+                    results[i] = run_folder.already_finished(run_dir)
                     continue
                 member = Member(cfg, identity, run_dir, int(cfg.seed))
                 if cfg.resume == "auto" and last.exists():

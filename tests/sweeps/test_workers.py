@@ -123,6 +123,28 @@ def test_a_runs_figures_do_not_depend_on_the_runs_before_it_in_its_worker(tmp_pa
     assert len(pids) == 1, pids  # both ran in the same worker process
 
 
+def test_a_run_finished_before_its_worker_reached_it_is_reported_not_retrained(tmp_path):
+    """Two sweep runners can hand the same run to their workers; the second one to get its
+    folder finds it finished: it says so and trains nothing (curve and summary untouched)."""
+    import multiprocessing as mp
+
+    run = (["task=italypower", "model=baseline", "seed=0", "task.budget.max_steps=20",
+            "task.budget.val_every_n_steps=10"], str(tmp_path / "run"))
+    worker = Worker(mp.get_context(start_method()), 0, 1, None, None)
+    try:
+        assert execute(worker, "run", run)[0]["status"] == "ok"
+        before = {p.name: p.read_bytes() for p in (run_folder.summary_path(run[1]),
+                                                   run_folder.curve_path(run[1]))}
+        assert execute(worker, "run", run)[0]["status"] == "finished_elsewhere"
+    finally:
+        worker.stop()
+        worker.proc.join(30)
+    assert before == {p.name: p.read_bytes() for p in (run_folder.summary_path(run[1]),
+                                                       run_folder.curve_path(run[1]))}
+    log = run_folder.log_path(run[1]).read_text()
+    assert log.count(f"-> {run[1]}") == 1 and "already finished by another process" in log
+
+
 # -- failures ---------------------------------------------------------------------------------
 def test_a_python_error_fails_that_run_only_and_the_worker_goes_on(tmp_path):
     """features=tokens on float series raises a Python error inside training (an IndexError

@@ -113,6 +113,8 @@ def _outcome(error: BaseException | None, interrupted: bool = False) -> dict:
     return {"status": "failed", "error": f"{type(error).__name__}: {error_line(error)}"}
 
 
+FINISHED_ELSEWHERE = "already finished by another process: not trained again"
+
 _COMPOSED: dict[tuple[str, ...], object] = {}
 
 
@@ -162,6 +164,9 @@ def _run_one(overrides: list[str], run_dir: str) -> dict:
                 traceback.print_exc()
             print(out["error"], flush=True)
             return out
+        if isinstance(summary, run_folder.AlreadyFinished):
+            print(FINISHED_ELSEWHERE, flush=True)
+            return {"status": "finished_elsewhere", "error": ""}
         print(run_folder.describe_summary(summary, run_dir), flush=True)
         return _outcome(None)
 
@@ -199,7 +204,10 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
     outcomes = []
     for (overrides, run_dir), result in zip(runs, results):
         with _Output(run_folder.log_path(run_dir)):
-            if isinstance(result, BaseException):
+            if isinstance(result, run_folder.AlreadyFinished):
+                outcomes.append({"status": "finished_elsewhere", "error": ""})
+                print(FINISHED_ELSEWHERE, flush=True)
+            elif isinstance(result, BaseException):
                 outcomes.append(_outcome(result))
                 print(outcomes[-1]["error"], flush=True)
             else:
@@ -300,14 +308,20 @@ class Worker:
         self.signalled_at: float | None = None
         self.ready = False  # imported and waiting for tasks
         self.stopped = False
+        self.reaped = False  # its end has been handled
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Task) -> bool:
+        """Hand ``task`` to this worker; False when it has just died (the task is not taken)."""
+        try:
+            self.conn.send(task.message())
+        except (BrokenPipeError, OSError):
+            return False
         self.task, task.started = task, time.monotonic()
-        self.conn.send(task.message())
+        return True
 
     def stop(self) -> None:
         """Ask an idle worker to exit."""
@@ -385,11 +399,12 @@ class WorkerBackend(SweepBackend):
                 self.pool = [self._spawn(slot) for slot in range(min(self.workers, len(pending)))]
                 while pending or any(w.task for w in self.pool):
                     for worker in [w for w in self.pool if w.task is None and w.alive()
-                                   and not w.retiring]:
+                                   and not w.retiring and not w.stopped]:
                         task = self._next(pending, say, progress, bar)
                         if task is None:
                             break
-                        worker.submit(task)
+                        if not worker.submit(task):
+                            pending.insert(0, task)
                     self._poll(pending, failed, progress, bar)
                     running = sum(len(w.task.runs) for w in self.pool if w.task)
                     progress.update(bar, running=running, failed=len(failed))
@@ -422,9 +437,12 @@ class WorkerBackend(SweepBackend):
 
     def _poll(self, pending: list[Task], failed: list[PlannedRun], progress, bar) -> None:
         """Wait a moment for a worker to report or die; handle what happened."""
-        waitables = [w.conn for w in self.pool] + [w.proc.sentinel for w in self.pool]
-        wait_for(waitables, timeout=POLL_S)
-        for worker in self.pool:  # messages first: a worker may report, then exit
+        live = [w for w in self.pool if not w.reaped]
+        if live:
+            wait_for([w.conn for w in live] + [w.proc.sentinel for w in live], timeout=POLL_S)
+        else:
+            time.sleep(POLL_S)
+        for worker in live:  # messages first: a worker may report, then exit
             while True:
                 try:
                     if not worker.conn.poll():
@@ -435,8 +453,10 @@ class WorkerBackend(SweepBackend):
                 self._message(worker, message, pending, failed, progress, bar)
         for slot, worker in enumerate(self.pool):
             if not worker.alive():
-                self._lost(worker, pending, failed, progress, bar)
-                if pending or any(w.task for w in self.pool):
+                if not worker.reaped:  # once per worker: its task goes back or fails
+                    worker.reaped = True
+                    self._lost(worker, pending, failed, progress, bar)
+                if pending:
                     self.pool[slot] = self._spawn(worker.slot)
                     self.replaced += 1
             elif worker.task and self.max_rss_mb and not worker.retiring \
@@ -470,6 +490,9 @@ class WorkerBackend(SweepBackend):
                 f"vectorised x{len(task.runs)}, " if task.vectorized else "")
             if out["status"] == "ok" and run_folder.is_finished(p.run_dir):
                 progress.console.print(f"[green]done[/] {p.describe()} ({how}{secs:.0f}s)")
+                progress.advance(bar)
+            elif out["status"] == "finished_elsewhere":
+                progress.console.print(f"[green]done[/] {p.describe()} (by another process)")
                 progress.advance(bar)
             elif out["status"] == "in_use":
                 requeue.append(p)  # taken by another process meanwhile: wait for it

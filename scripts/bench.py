@@ -65,11 +65,13 @@ TASKS = {
 }
 # (h): the fixed spec of the throughput comparison
 THROUGHPUT_TASKS = ("digits", "italypower", "gunpoint")
-THROUGHPUT_MODES = {  # mode -> project.sweep options
-    "processes": ["--backend", "processes"],
-    "workers": ["--backend", "workers"],
-    "vectorised": ["--backend", "workers", "--vectorize-seeds", "16"],
-}
+THROUGHPUT_MODES = ("processes", "workers", "vectorised")
+
+
+def mode_options(mode: str, k: int = 16) -> list[str]:
+    """The ``project.sweep`` options of a throughput mode (``k``: seeds per vectorised group)."""
+    return {"processes": ["--backend", "processes"], "workers": ["--backend", "workers"],
+            "vectorised": ["--backend", "workers", "--vectorize-seeds", str(k)]}[mode]
 
 
 def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
@@ -211,28 +213,31 @@ def step_account(overrides: list[str], model: str, steps: int) -> dict:
 
 
 # -- (h) evidence throughput ------------------------------------------------------------------
-def throughput_spec(seeds: int, path: Path) -> Path:
-    """The fixed spec: THROUGHPUT_TASKS x {attention, baseline} x ``seeds`` seeds, each task
-    with its own config's budget."""
+def throughput_spec(seeds: int, path: Path, tasks=THROUGHPUT_TASKS,
+                    fixed: dict | None = None) -> Path:
+    """The fixed spec: ``tasks`` x {attention, baseline} x ``seeds`` seeds, each task with its
+    own config's budget; ``fixed``: further parameters (e.g. ``{"trainer": "gpu"}``)."""
     import yaml
 
     spec = {"name": "bench_throughput", "program": "project/train.py", "method": "grid",
             "metric": {"name": "steps_to_target", "goal": "minimize"},
             "command": ["${env}", "${interpreter}", "-m", "project.train", "${args_no_hyphens}"],
-            "parameters": {"task": {"values": list(THROUGHPUT_TASKS)},
+            "parameters": {"task": {"values": list(tasks)},
                            "model": {"values": ["attention", "baseline"]},
-                           "seed": {"values": list(range(seeds))}}}
+                           "seed": {"values": list(range(seeds))},
+                           **{k: {"value": v} for k, v in (fixed or {}).items()}}}
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 
 
-def sweep_throughput(mode: str, seeds: int, workers: int) -> dict:
+def sweep_throughput(mode: str, seeds: int, workers: int, tasks=THROUGHPUT_TASKS, k: int = 16,
+                     fixed: dict | None = None) -> dict:
     """One ``project.sweep`` of the fixed spec in ``mode``: wall time, runs/min, and the
     runs' summed training clocks (a vectorised group's clock counted once)."""
     with tempfile.TemporaryDirectory() as d:
-        spec = throughput_spec(seeds, Path(d) / "spec.yaml")
+        spec = throughput_spec(seeds, Path(d) / "spec.yaml", tasks, fixed)
         cmd = [sys.executable, "-m", "project.sweep", str(spec), "--workers", str(workers),
-               "--out", f"{d}/runs", *THROUGHPUT_MODES[mode]]
+               "--out", f"{d}/runs", *mode_options(mode, k)]
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -245,9 +250,9 @@ def sweep_throughput(mode: str, seeds: int, workers: int) -> dict:
             else (s["task"], s["model"], s["seed"])
         clocks[key] = s["train_time_s"]
     step_ms = {}
-    for task in THROUGHPUT_TASKS:
+    for task in tasks:
         times = [s["step_time_ms"] for s in summaries if s["task"] == task]
-        step_ms[task] = statistics.median(times) / (min(16, seeds) if mode == "vectorised"
+        step_ms[task] = statistics.median(times) / (min(k, seeds) if mode == "vectorised"
                                                     else 1)
     return {"runs": len(summaries), "wall_s": wall, "runs_per_min": len(summaries) / wall * 60,
             "train_clock_s": sum(clocks.values()), "step_ms_per_run": step_ms}

@@ -15,8 +15,7 @@ agrees with the paper (``agrees``) when both solved it within one epoch of each 
 when ours did not solve it within our budget and the paper's run did not within its 100
 epochs or needed more than our budget.
 
-``cell_results`` keeps every rate's own cell (KM median batches over seeds) for the CSV;
-``raffel_table`` is the older batches-per-cell view (best rate per cell).
+``cell_results`` keeps every rate's own cell (KM median batches over seeds) for the CSV.
 """
 
 from __future__ import annotations
@@ -29,8 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 from project.cli import user_error
-from project.analysis.lr_selection import pick_best, rate_results
+from project.analysis.lr_selection import rate_results
 from project.analysis.local_runs import load_local_runs
+from project.analysis.render.tables import to_markdown
 from project.stats.censoring import km_median
 
 PROBLEMS = {"adding": "add", "multiply": "multiply"}
@@ -69,36 +69,6 @@ def cell_results(runs: pd.DataFrame, models: dict[str, str] = RAFFEL_MODELS) -> 
     cells["T"] = cells["hparams.seq_len"].astype(int)
     cells["model"] = cells["model"].map(models)
     return cells[COLUMNS]
-
-
-def format_cell(row: pd.Series) -> str:
-    """``median (n/N, lr)``; unsolved: ``>budget (n/N, best acc <median best val>, lr)``."""
-    if math.isfinite(row.median_steps):
-        return f"{row.median_steps:,.0f} ({row.solved}/{row.runs}, lr {row.lr:g})"
-    return (f">{row.budget:,} ({row.solved}/{row.runs}, best acc {row.best_val:.2f}, "
-            f"lr {row.lr:g})")
-
-
-def raffel_table(runs: pd.DataFrame, cells: pd.DataFrame | None = None,
-                 models: dict[str, str] = RAFFEL_MODELS) -> pd.DataFrame:
-    """The table: index (problem, T); one column per label of ``models`` (formatted cells).
-    Per (problem, T, model) the best rate by ``project.analysis.lr_selection``'s rule;
-    ``cells`` are ``cell_results(runs, models)`` when the caller already has them."""
-    cells = cell_results(runs, models) if cells is None else cells
-    best = pick_best(cells, ["problem", "T", "model"])
-    best["cell"] = best.apply(format_cell, axis=1)
-    table = best.pivot(index=["problem", "T"], columns="model", values="cell")
-    table = table.reindex(columns=[m for m in models.values() if m in table.columns])
-    return table.fillna("(no runs)")
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub Markdown table (no extra dependency)."""
-    cols = ["problem", "T", *[f"{m}: batches to solve (solved, best lr)" for m in table.columns]]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for (problem, T), row in table.iterrows():
-        lines.append("| " + " | ".join([problem, str(T), *row.tolist()]) + " |")
-    return "\n".join(lines)
 
 
 # -- the paper's statistic, per seed, and the comparison with Table 1 -------------------------
@@ -263,13 +233,6 @@ def variable_results(runs: pd.DataFrame) -> pd.DataFrame:
     return df.groupby(["problem", "model"], sort=True).head(1).reset_index(drop=True)
 
 
-def frame_markdown(df: pd.DataFrame) -> str:
-    """A GitHub Markdown table of a frame (no extra dependency)."""
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def variable_markdown(df: pd.DataFrame) -> str:
     """The variable-length results beside the paper's accuracies."""
     out = df.assign(T=[f"50-{t}" for t in df["max_T"]], epochs=df["budget_epochs"],
@@ -281,7 +244,7 @@ def variable_markdown(df: pd.DataFrame) -> str:
     out = out[["problem", "model", "T", "epochs", "rate", "solved", "val", "test", "paper"]]
     out.columns = ["problem", "model", "T", "epochs", "best rate", "solved (100%)",
                    "best val acc (median)", "test acc at best (median)", "paper acc"]
-    return frame_markdown(out)
+    return to_markdown(out).rstrip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         lengths = tuple(int(t) for t in args.lengths.split(","))
         has_fixed = bool((~is_variable(runs) & runs["model"].isin(PAPER_MODELS)
                           & runs["task"].isin(PROBLEMS)).any())
-        fixed = frame_markdown(paper_table(runs, lengths)) if has_fixed else ""
+        fixed = to_markdown(paper_table(runs, lengths)).rstrip() if has_fixed else ""
         variable = variable_results(runs)
         variable = variable_markdown(variable) if not variable.empty else ""
         if not fixed and not variable:

@@ -20,16 +20,16 @@ Member k is the single run of seed k (``project.training.run.train``), step for 
 
 Each member keeps the single run's contract in its own run folder (``project.run_folder``,
 claimed for the whole group): config, curve (every evaluation, written through
-``ConvergenceTracker.record``), ``last.ckpt`` after every evaluation (and every
+``ConvergenceTracker.record``), its resume point after every evaluation (and every
 ``trainer.checkpoint_every_n_steps``, and on SIGTERM), the best checkpoint (ties broken by the
 validation loss, as ``BestCheckpoint``), the test split once at the best checkpoint, and
-``summary.json`` from ``summarize_run``, atomically and last. A member that meets its target
+its summary from ``summarize_run``, atomically and last. A member that meets its target
 (``task.stop_at_target``) or whose loss is not finite (diverged) is finished at once; it stays
 in the stack, frozen: after every later step its parameters and optimizer state are put back
 (its update is masked). Time fields are the group's training clock (all members step
 together): compare times between runs trained with the same group size.
 
-A member's ``last.ckpt`` holds its own slice of everything (``FORMAT``); a killed group
+A member's resume point holds its own slice of everything (``FORMAT``); a killed group
 resumes from them (members grouped by their checkpoint's step), and ``run.train`` hands a
 run folder holding such a checkpoint back to this path. Refused in one line
 (``VectorizeError``): configs that differ by more than the seed, loggers other than
@@ -74,7 +74,7 @@ from project.training.targets import resolve_target
 from project.training.tracker import ConvergenceTracker
 from project.training.vectorize_rules import VectorizeError, check_vectorizable
 
-FORMAT = "vectorized-seeds/1"  # a member's checkpoint (``last.ckpt`` and the best one)
+FORMAT = "vectorized-seeds/1"  # a member's checkpoint (resume point and best)
 Hook = Callable[[str, "VectorizedGroup"], None]  # "train" after a step, "validation" in one
 
 

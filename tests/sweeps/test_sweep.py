@@ -222,10 +222,10 @@ def fake_run(task, model, lr, T, seed, steps, reached, budget=1000, best=1.0, au
                                "hparams": {"lr": lr, "seq_len": T}}), "run_dir": ""}
 
 
-def test_raffel_table_takes_the_best_rate_and_marks_censoring():
+def test_raffel_cell_results_keep_every_rate_with_its_censored_median():
     import pandas as pd
 
-    from project.analysis.raffel_table import cell_results, raffel_table
+    from project.analysis.raffel_table import cell_results
 
     rows = [fake_run("adding", "attention", 1e-2, 50, 0, 300, True),
             fake_run("adding", "attention", 1e-2, 50, 1, 500, True),
@@ -237,13 +237,12 @@ def test_raffel_table_takes_the_best_rate_and_marks_censoring():
             fake_run("adding", "baseline", 1e-3, 50, 1, 1000, False, best=0.9, auc=0.2),
             fake_run("multiply", "attention", 1e-2, 50, 0, 1000, False),
             fake_run("sst2", "attention", 1e-2, 50, 0, 10, True)]         # not a Raffel task
-    runs = pd.DataFrame(rows)
-    table = raffel_table(runs)
-    assert table.loc[("add", 50), "attention"] == "400 (2/2, lr 0.01)"
-    # never solved at either rate: the rate with more progress (auc) is shown
-    assert table.loc[("add", 50), "mean"] == ">1,000 (0/2, best acc 0.50, lr 0.01)"
-    assert table.loc[("multiply", 50), "mean"] == "(no runs)"
-    assert len(cell_results(runs)) == 5
+    cells = cell_results(pd.DataFrame(rows)).set_index(["problem", "T", "model", "lr"])
+    assert len(cells) == 5  # sst2 is not a Raffel task
+    assert cells.loc[("add", 50, "attention", 1e-2), "median_steps"] == 400  # (300 + 500) / 2
+    assert cells.loc[("add", 50, "attention", 1e-2), "solved"] == 2
+    assert cells.loc[("add", 50, "attention", 1e-3), "solved"] == 1  # one run censored
+    assert math.isinf(cells.loc[("add", 50, "mean", 1e-2), "median_steps"])  # never solved
 
 
 def test_results_section_replaces_only_its_own_section():

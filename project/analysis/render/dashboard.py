@@ -92,7 +92,7 @@ def build_report(entity: str, project: str, group: str, tasks: list[TaskCurves],
                  markdown: str, title: str | None = None) -> wr.Report:
     """The experiment's report (not saved). ``entity`` may be empty until publishing."""
     blocks: list = [
-        wr.P(f"Experiment (W&B group) {group!r}: convergence of attention vs mean pooling. "
+        wr.P(f"Experiment (W&B group) {group!r}: convergence of each variant against the control. "
              f"Curves: median over seeds per variant ({VARIANT_KEY}), band = min/max."),
         wr.H2("Main table"),
         wr.MarkdownBlock(text=markdown),

@@ -350,6 +350,10 @@ and SLURM do), `--backend workers` (persistent processes, the default) and
 *before first step* is the share of a run's wall time spent before its first training step
 (imports, config, data, network, the step-0 evaluation): one fresh process per run; a
 second run in a process that has trained before; a group of 16 seeds from the call.
+
+On a GPU, the same comparison with K = 64 (target 20x the runs/min of one process per run) is
+`python scripts/bench_gpu.py --doc docs/benchmarks_gpu.md`; it writes its own file, and until
+that file exists it has not been run (no GPU was lent to the sessions so far).
 """
 
 

@@ -71,20 +71,6 @@ def apply_sets(raw: dict, sets: list[str]) -> dict:
     return raw
 
 
-def apply_sets(raw: dict, sets: list[str]) -> dict:
-    """``--set key=a,b`` replaces (or adds) ``parameters.key`` with ``values: [a, b]``."""
-    import yaml
-
-    params = raw.setdefault("parameters", {})
-    for item in sets:
-        key, sep, values = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=V1,V2")
-        parsed = yaml.safe_load(f"[{values}]") if values else []
-        params[key] = {"values": parsed}
-    return raw
-
-
 def check_vectorize(args: argparse.Namespace, planned) -> None:
     """``--vectorize-seeds K``: K >= 1, the workers backend, and runs it can stack."""
     if args.vectorize_seeds < 1:

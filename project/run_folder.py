@@ -317,9 +317,9 @@ class AlreadyFinished(dict):
     (by an earlier command or another process): nothing was trained by this call."""
 
 
-def already_finished(run_dir: str | Path) -> AlreadyFinished:
-    """The folder's summary, marked as not trained by the caller."""
-    return AlreadyFinished(read_summary(run_dir))
+def already_finished(run_dir: str | Path) -> AlreadyFinished | None:
+    """The folder's summary, marked as not trained by the caller; None if not finished."""
+    return AlreadyFinished(read_summary(run_dir)) if is_finished(run_dir) else None
 
 
 def summary_damage(run_dir: str | Path) -> str | None:

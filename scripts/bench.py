@@ -357,6 +357,20 @@ that file exists it has not been run (no GPU was lent to the sessions so far).
 """
 
 
+def throughput_rows(modes: dict, tasks, labels: dict | None = None) -> list[str]:
+    """The throughput table (Markdown lines): per mode (``labels`` may rename it) its runs,
+    wall time, runs/min, ratio to one process per run, and each task's step per run."""
+    base = modes["processes"]["runs_per_min"]
+    lines = ["| mode | runs | wall s | runs/min | vs one process per run | "
+             + " | ".join(f"{task} step ms per run" for task in tasks) + " |",
+             "|---|---:|---:|---:|---:|" + "---:|" * len(tasks)]
+    for mode, v in modes.items():
+        lines.append(f"| {(labels or {}).get(mode, mode)} | {v['runs']} | {v['wall_s']:.0f} | "
+                     f"{v['runs_per_min']:.1f} | {v['runs_per_min'] / base:.2f}x | "
+                     + " | ".join(f"{v['step_ms_per_run'][k]:.2f}" for k in tasks) + " |")
+    return lines
+
+
 def render(result: dict, repeats: int) -> str:
     """The benchmark tables as Markdown."""
     load = result.get("load", {})
@@ -407,14 +421,7 @@ def render(result: dict, repeats: int) -> str:
         t = result["throughput"]
         base = t["modes"]["processes"]["runs_per_min"]
         lines += ["", f"### Evidence throughput ({t['spec']}, {t['workers']} workers)", "",
-                  "| mode | runs | wall s | runs/min | vs one process per run | "
-                  + " | ".join(f"{task} step ms per run" for task in THROUGHPUT_TASKS) + " |",
-                  "|---|---:|---:|---:|---:|" + "---:|" * len(THROUGHPUT_TASKS)]
-        for mode, v in t["modes"].items():
-            lines.append(f"| {mode} | {v['runs']} | {v['wall_s']:.0f} | {v['runs_per_min']:.1f} | "
-                         f"{v['runs_per_min'] / base:.2f}x | "
-                         + " | ".join(f"{v['step_ms_per_run'][k]:.2f}" for k in THROUGHPUT_TASKS)
-                         + " |")
+                  *throughput_rows(t["modes"], THROUGHPUT_TASKS)]
         for mode, target in (("workers", 2.0), ("vectorised", 6.0)):
             ratio = t["modes"][mode]["runs_per_min"] / base
             lines.append(f"\n{mode}: {ratio:.2f}x the runs/min of one process per run "

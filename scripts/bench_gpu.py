@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,24 +39,18 @@ def device_name(trainer: str) -> str:
 
     where = (torch.cuda.get_device_name(0) if trainer == "gpu" and torch.cuda.is_available()
              else f"CPU only ({platform.machine()})")
-    return f"{where}; {bench.os.cpu_count()} CPU cores; torch {torch.__version__}"
+    return f"{where}; {os.cpu_count()} CPU cores; torch {torch.__version__}"
 
 
 def render(result: dict) -> str:
-    modes, base = result["modes"], result["modes"]["processes"]["runs_per_min"]
-    tasks = result["tasks"]
+    modes, tasks = result["modes"], result["tasks"]
+    labels = {mode: f"{mode} ({v['seeds']} seeds)" for mode, v in modes.items()}
+    ratio = modes["vectorised"]["runs_per_min"] / modes["processes"]["runs_per_min"]
     lines = [f"device: {result['device']}; date: {result['date']}; "
              f"{result['workers']} sweep workers; trainer={result['trainer']}", "",
-             "| mode | seeds | runs | wall s | runs/min | vs one process per run | "
-             + " | ".join(f"{t} step ms per run" for t in tasks) + " |",
-             "|---|---:|---:|---:|---:|---:|" + "---:|" * len(tasks)]
-    for mode, v in modes.items():
-        lines.append(f"| {mode} | {v['seeds']} | {v['runs']} | {v['wall_s']:.0f} | "
-                     f"{v['runs_per_min']:.1f} | {v['runs_per_min'] / base:.2f}x | "
-                     + " | ".join(f"{v['step_ms_per_run'][t]:.2f}" for t in tasks) + " |")
-    ratio = modes["vectorised"]["runs_per_min"] / base
-    lines += ["", f"vectorised K={result['k']}: {ratio:.1f}x the runs/min of one process per run "
-              f"(target {TARGET:.0f}x: {'met' if ratio >= TARGET else 'missed'})"]
+             *bench.throughput_rows(modes, tasks, labels), "",
+             f"vectorised K={result['k']}: {ratio:.1f}x the runs/min of one process per run "
+             f"(target {TARGET:.0f}x: {'met' if ratio >= TARGET else 'missed'})"]
     return "\n".join(lines) + "\n"
 
 

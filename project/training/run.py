@@ -134,13 +134,14 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     check_config(cfg)
     identity = identity_of(cfg)
     run_dir = resolve_run_dir(cfg, identity)
-    if run_folder.is_finished(run_dir):
-        return run_folder.already_finished(run_dir)
+    if (finished := run_folder.already_finished(run_dir)) is not None:
+        return finished
     if cfg.resume == "auto" and is_vectorized_checkpoint(run_folder.last_checkpoint(run_dir)):
         return resume_vectorized(cfg)  # a member of a vectorised group: resumed as one
     with run_folder.claim(run_dir):  # one process per run folder; a second one is refused
-        if run_folder.is_finished(run_dir):  # finished by the owner we raced
-            return run_folder.already_finished(run_dir)
+        # finished meanwhile by the owner we raced
+        if (finished := run_folder.already_finished(run_dir)) is not None:
+            return finished
         if cfg.resume == "auto" and run_folder.last_checkpoint(run_dir).exists():
             run_folder.check_resume_config(cfg, run_dir)
         return train_owned(cfg, identity, run_dir, callbacks)

@@ -54,8 +54,8 @@ import torch
 from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from torch.overrides import TorchFunctionMode
 
@@ -146,6 +146,11 @@ class FoldedLinear(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+def _folded(forward, *args):
+    with FoldedLinear():
+        return forward(*args)
+
+
 class StackedMembers(nn.Module):
     """K copies of one network as stacked parameters; ``forward`` runs every member at once.
 
@@ -162,19 +167,12 @@ class StackedMembers(nn.Module):
             self.register_buffer(f"buffer{i}", buffers[name])
         base = copy.deepcopy(networks[0]).to("meta")
         forward = base.forward  # the network's own forward, its linear layers folded
-        base.forward = lambda *args: self._folded(forward, *args)
+        base.forward = lambda *args: _folded(forward, *args)
         object.__setattr__(self, "base", base)  # not a submodule: never moved or saved
         object.__setattr__(self, "loss_fn", loss_fn)
         self.dropouts = replace_dropout(base)
         self.k = len(networks)
-        self.fold_linear = True
         self._mapped: dict[tuple, Callable] = {}
-
-    def _folded(self, forward, *args):
-        if not self.fold_linear:
-            return forward(*args)
-        with FoldedLinear():
-            return forward(*args)
 
     def train(self, mode: bool = True):
         self.base.train(mode)
@@ -688,8 +686,8 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
         for i, cfg in enumerate(cfgs):
             identity = identity_of(cfg)
             run_dir = resolve_run_dir(cfg, identity)
-            if run_folder.is_finished(run_dir):
-                results[i] = run_folder.already_finished(run_dir)
+            if (finished := run_folder.already_finished(run_dir)) is not None:
+                results[i] = finished
                 continue
             last = run_folder.last_checkpoint(run_dir)
             if cfg.resume == "auto" and last.exists() and not is_vectorized_checkpoint(last):
@@ -697,8 +695,9 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
                 continue
             try:
                 claims.enter_context(run_folder.claim(run_dir))
-                if run_folder.is_finished(run_dir):  # finished by the owner we raced
-                    results[i] = run_folder.already_finished(run_dir)
+                # finished meanwhile by the owner we raced
+                if (finished := run_folder.already_finished(run_dir)) is not None:
+                    results[i] = finished
                     continue
                 member = Member(cfg, identity, run_dir, int(cfg.seed))
                 if cfg.resume == "auto" and last.exists():

@@ -115,6 +115,13 @@ def _outcome(error: BaseException | None, interrupted: bool = False) -> dict:
 
 FINISHED_ELSEWHERE = "already finished by another process: not trained again"
 
+
+def _finished_elsewhere() -> dict:
+    """The outcome of a run whose folder was finished before this worker reached it."""
+    print(FINISHED_ELSEWHERE, flush=True)
+    return {"status": "finished_elsewhere", "error": ""}
+
+
 _COMPOSED: dict[tuple[str, ...], object] = {}
 
 
@@ -165,8 +172,7 @@ def _run_one(overrides: list[str], run_dir: str) -> dict:
             print(out["error"], flush=True)
             return out
         if isinstance(summary, run_folder.AlreadyFinished):
-            print(FINISHED_ELSEWHERE, flush=True)
-            return {"status": "finished_elsewhere", "error": ""}
+            return _finished_elsewhere()
         print(run_folder.describe_summary(summary, run_dir), flush=True)
         return _outcome(None)
 
@@ -205,8 +211,7 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
     for (overrides, run_dir), result in zip(runs, results):
         with _Output(run_folder.log_path(run_dir)):
             if isinstance(result, run_folder.AlreadyFinished):
-                outcomes.append({"status": "finished_elsewhere", "error": ""})
-                print(FINISHED_ELSEWHERE, flush=True)
+                outcomes.append(_finished_elsewhere())
             elif isinstance(result, BaseException):
                 outcomes.append(_outcome(result))
                 print(outcomes[-1]["error"], flush=True)

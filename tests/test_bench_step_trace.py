@@ -1,0 +1,32 @@
+"""scripts/bench_step_trace.py: its split of a step's marks into parts."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_step_trace.py"
+
+
+@pytest.fixture(scope="module")
+def trace():
+    spec = importlib.util.spec_from_file_location("bench_step_trace", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_split_gives_each_part_of_a_step_in_ms(trace):
+    """Steps of 10 s: forward 1, backward 2, optimizer 3, so other 4 (in seconds, reported
+    in ms); the first five steps are warm-up and a step missing a mark is skipped."""
+    marks, t = [("end", 0.0)], 0.0
+    for k in range(9):
+        warm = 100.0 if k < 5 else 0.0  # warm-up steps: much slower, must not count
+        marks += [("fwd0", t + 1), ("fwd1", t + 2 + warm), ("bw0", t + 3 + warm),
+                  ("bw1", t + 5 + warm), ("opt0", t + 6 + warm), ("opt1", t + 9 + warm)]
+        t += 10 + warm
+        marks.append(("end", t))
+    marks += [("fwd0", t + 1), ("end", t + 50)]  # incomplete step
+    parts = trace.split(marks)
+    assert parts == {"forward": 1000.0, "backward": 2000.0, "optimizer": 3000.0,
+                     "other": 4000.0, "step": 10000.0}

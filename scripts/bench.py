@@ -437,16 +437,20 @@ def render(result: dict, repeats: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-LONG_SEQUENCE = re.compile(r"(## Long sequences[^\n]*\n+)?<!-- long-sequence:start -->.*?"
-                           r"<!-- long-sequence:end -->\n?", re.S)
+# Sections of the same file that other scripts own, kept as they are (with their headings):
+# scripts/bench_long_sequence.py and scripts/bench_step_trace.py.
+OWNED_SECTIONS = [re.compile(rf"(## {heading}[^\n]*\n+)?<!-- {marker}:start -->.*?"
+                             rf"<!-- {marker}:end -->\n?", re.S)
+                  for heading, marker in (("Long sequences", "long-sequence"),
+                                          ("Where a suite step goes, hook", "step-trace"))]
 
 
 def write_doc(path: Path, text: str) -> None:
-    """Write ``text``, keeping the long-sequence section (``scripts/bench_long_sequence.py``
-    owns it) as it is, after it."""
+    """Write ``text``, keeping the sections other scripts own (``OWNED_SECTIONS``) as they
+    are, after it."""
     old = path.read_text() if path.exists() else ""
-    kept = LONG_SEQUENCE.search(old)
-    path.write_text(text + ("\n" + kept.group(0) if kept else ""))
+    kept = [m.group(0) for m in (r.search(old) for r in OWNED_SECTIONS) if m]
+    path.write_text(text + "".join("\n" + k for k in kept))
 
 
 def loadavg() -> str:

@@ -30,3 +30,17 @@ def test_split_gives_each_part_of_a_step_in_ms(trace):
     parts = trace.split(marks)
     assert parts == {"forward": 1000.0, "backward": 2000.0, "optimizer": 3000.0,
                      "other": 4000.0, "step": 10000.0}
+
+
+def test_bench_rewrite_of_the_file_keeps_the_step_trace_section(tmp_path, trace):
+    """scripts/bench.py rewrites docs/benchmarks.md but keeps the sections other scripts own."""
+    spec = importlib.util.spec_from_file_location("bench", SCRIPT.with_name("bench.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    doc = tmp_path / "benchmarks.md"
+    bench.write_doc(doc, "# Benchmarks\n\nold body\n")
+    trace.write_doc(doc, "STEP TRACE TABLE")
+    bench.write_doc(doc, "# Benchmarks\n\nnew body\n")
+    text = doc.read_text()
+    assert "new body" in text and "old body" not in text
+    assert "## Where a suite step goes, hook by hook" in text and "STEP TRACE TABLE" in text

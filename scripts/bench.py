@@ -84,9 +84,9 @@ def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
     return steps / summary["train_time_s"]
 
 
-def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
-    """Hand-written loop over the same DataModule batches and network: steps/s, and the time
-    spent fetching batches alone (for the data share)."""
+def raw_setup(overrides: list[str], model: str):
+    """The hand-written loop's parts, as the suite builds them on one thread: ``(DataModule,
+    network, Adam, loss function, classify)``."""
     cfg = compose_train([*overrides, f"model={model}"], "/tmp/unused")
     torch.set_num_threads(1)
     dm = instantiate(cfg.task.data, seed=cfg.seed)
@@ -97,6 +97,13 @@ def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float
     opt = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr)
     classify = dm.spec.task_type == "classification"
     loss_fn = torch.nn.CrossEntropyLoss() if classify else torch.nn.MSELoss()
+    return dm, net, opt, loss_fn, classify
+
+
+def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
+    """Hand-written loop over the same DataModule batches and network: steps/s, and the time
+    spent fetching batches alone (for the data share)."""
+    dm, net, opt, loss_fn, classify = raw_setup(overrides, model)
     batches = iter(dm.train_dataloader())
     for _ in range(3):  # warm-up, as the suite's step-0 validation warms up its path
         next(batches)

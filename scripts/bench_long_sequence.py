@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -35,8 +34,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import torch  # noqa: E402
+from doc_sections import write_section  # noqa: E402
 import yaml  # noqa: E402
 
 from project.data.base import DataSpec  # noqa: E402
@@ -44,7 +45,6 @@ from project.models.build import build_network  # noqa: E402
 from project.models.chunked_pooling import CHUNK_ELEMENTS  # noqa: E402
 from project.models.network import FUSED_MIN_POSITIONS  # noqa: E402
 
-START, END = "<!-- long-sequence:start -->", "<!-- long-sequence:end -->"
 POOLINGS = {"attention": {"name": "attention", "pooling": "attention"},
             "mean": {"name": "baseline", "pooling": "mean"}}
 
@@ -254,16 +254,8 @@ the fused path stays eager."""
 
 
 def write_doc(path: Path, body: str) -> None:
-    """Replace the section between the markers (append it when absent)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{body}\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n## Long sequences: fused encoder + pooling\n\n" + \
-            section + "\n"
-    path.write_text(text)
+    """Replace this script's section of ``path`` (append it when absent)."""
+    write_section(path, "long-sequence", "Long sequences: fused encoder + pooling", body)
 
 
 def main(argv: list[str] | None = None) -> int:

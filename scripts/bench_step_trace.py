@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -33,23 +32,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
-from hydra.utils import instantiate  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
+from bench import raw_setup  # noqa: E402
+from doc_sections import write_section  # noqa: E402
 
-from project.models.build import build_network  # noqa: E402
 from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
 TASKS = {"sst2": ["task=sst2"], "adding": ["task=adding", "task.seq_len=500"]}
 PARTS = ("forward", "backward", "optimizer", "other", "step")
-START, END = "<!-- step-trace:start -->", "<!-- step-trace:end -->"
 clock = time.thread_time
 
 
@@ -129,19 +127,10 @@ def suite_parts(overrides: list[str], model: str, steps: int) -> dict[str, float
 
 def raw_parts(overrides: list[str], model: str, steps: int) -> dict[str, float]:
     """The hand-written loop of ``scripts/bench.py``, marked at the same points."""
-    cfg = compose_train([*overrides, f"model={model}"], "/tmp/unused")
-    torch.set_num_threads(1)
-    dm = instantiate(cfg.task.data, seed=cfg.seed)
-    dm.setup("fit")
-    torch.manual_seed(cfg.seed)
-    net = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
-                        OmegaConf.to_container(cfg.model, resolve=True), dm.spec)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr)
+    dm, net, opt, loss_fn, classify = raw_setup(overrides, model)
     marks = []
     marked_network(net, marks)
     marked_optimizer(opt, marks)
-    classify = dm.spec.task_type == "classification"
-    loss_fn = torch.nn.CrossEntropyLoss() if classify else torch.nn.MSELoss()
     batches = iter(dm.train_dataloader())
     marks.append(("end", clock()))
     for _ in range(steps):
@@ -193,16 +182,8 @@ def render(result: dict) -> str:
 
 
 def write_doc(path: Path, body: str) -> None:
-    """Replace the section between the markers (append it when absent)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{START}\n{body}\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n## Where a suite step goes, hook by hook\n\n" + \
-            section + "\n"
-    path.write_text(text)
+    """Replace this script's section of ``path`` (append it when absent)."""
+    write_section(path, "step-trace", "Where a suite step goes, hook by hook", body)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ NOT_MEASURED = ("seed", "run_dir", "runs_root", "resume", "logger", "hydra", "ex
 # Trainer keys that change how a run executes, not what it measures.
 RUN_MECHANICS = ("accelerator", "devices", "num_threads", "keep_freed_memory",
                  "enable_progress_bar", "progress_bar_refresh", "log_every_n_steps",
-                 "checkpoint_every_n_steps")
+                 "checkpoint_every_n_steps", "updates_per_batch")
 # Task keys that choose how a run computes, not what (the fused long-sequence path computes
 # the same gradients as the plain one: tests/models/test_fused.py).
 TASK_MECHANICS = ("task.net.fused",)

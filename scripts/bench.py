@@ -9,11 +9,11 @@
 (e) peak memory (max RSS of a separate ``project.train`` process per task and model);
 (f) glibc's defaults vs ``trainer.keep_freed_memory`` (the default): the raw loop on the
     adding problem in two fresh processes, steps/s and minor page faults per step;
-(g) where a suite step's time goes (Lightning's SimpleProfiler, per hook, per step);
-(h) evidence throughput on one fixed spec (digits, ItalyPowerDemand and GunPoint x
+(g) evidence throughput on one fixed spec (digits, ItalyPowerDemand and GunPoint x
     {attention, baseline} x 16 seeds, 2 workers): wall time and runs/min for one process
     per run, persistent workers, and vectorised seeds (K=16), in one run; the share of a
     run spent before its first training step in each mode; the vectorised per-member step.
+Where a suite step's time goes is ``scripts/bench_step_trace.py``.
 Raw and suite runs alternate, ``--repeats`` times each; medians are reported. Ratios are the
 claim; absolute times depend on the machine and its load (recorded at start and end).
 Targets: suite/raw >= 0.95, attention/baseline <= 1.15, data share < 5%; workers >= 2x and
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import os
 import platform
@@ -55,7 +56,7 @@ from project.training.run import train  # noqa: E402
 
 # task -> (extra overrides, measured steps)
 TASKS = {
-    "adding": (["task=adding", "task.seq_len=500"], 60),
+    "adding": (["task=adding", "task.seq_len=500"], 75),
     "sst2": (["task=sst2"], 150),
     # 8x8 patches, not the task's default CNN: the lightest step, where per-step overhead shows most
     "usps": (["task=usps", "task.net.features=patches"], 150),
@@ -63,7 +64,7 @@ TASKS = {
     "italypower": (["task=italypower"], 150),
     "gunpoint": (["task=gunpoint"], 150),
 }
-# (h): the fixed spec of the throughput comparison
+# (g): the fixed spec of the throughput comparison
 THROUGHPUT_TASKS = ("digits", "italypower", "gunpoint")
 THROUGHPUT_MODES = ("processes", "workers", "vectorised")
 
@@ -100,11 +101,18 @@ def raw_setup(overrides: list[str], model: str):
     return dm, net, opt, loss_fn, classify
 
 
+def step_batches(dm):
+    """The DataModule's training batches one step at a time, as a hand-written loop reads them
+    (the suite's loader serves the same batches in groups of ``trainer.updates_per_batch``)."""
+    batches = dm.train_dataloader().dataset.batches
+    return (batches[step] for step in itertools.count())
+
+
 def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
     """Hand-written loop over the same DataModule batches and network: steps/s, and the time
     spent fetching batches alone (for the data share)."""
     dm, net, opt, loss_fn, classify = raw_setup(overrides, model)
-    batches = iter(dm.train_dataloader())
+    batches = step_batches(dm)
     for _ in range(3):  # warm-up, as the suite's step-0 validation warms up its path
         next(batches)
     start = time.perf_counter()
@@ -117,7 +125,7 @@ def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float
         loss.backward()
         opt.step()
     elapsed = time.perf_counter() - start
-    fetch = iter(dm.train_dataloader())
+    fetch = step_batches(dm)
     start = time.perf_counter()
     for _ in range(steps):
         next(fetch)
@@ -169,57 +177,7 @@ def allocator_effect(repeats: int) -> dict:
     return out
 
 
-# -- (g) where a suite step's time goes ------------------------------------------------------
-ACCOUNT = (  # (column, Lightning SimpleProfiler action names whose time it sums)
-    ("forward+loss", ("[Strategy]SingleDeviceStrategy.training_step",)),
-    ("backward", ("[Strategy]SingleDeviceStrategy.backward",)),
-    ("zero_grad", ("[LightningModule]PoolingTaskModule.optimizer_zero_grad",)),
-    ("data", ("[_TrainingEpochLoop].train_dataloader_next",
-              "[Strategy]SingleDeviceStrategy.batch_to_device")),
-    ("reseed", ("[LightningModule]PoolingTaskModule.on_train_batch_start",)),
-)
-
-
-def step_account(overrides: list[str], model: str, steps: int) -> dict:
-    """One suite run with Lightning's SimpleProfiler: ms per step in each part of a step.
-    ``adam`` is the optimizer step less the closure inside it (forward, backward,
-    zero_grad); ``callbacks`` every per-step callback hook; ``loop`` what is left of the
-    run's own step time: Lightning's loop bookkeeping around those (and the profiler's own
-    cost, about 1 us per profiled hook)."""
-    import lightning as L
-    from lightning.pytorch.profilers import SimpleProfiler
-
-    quiet = tempfile.mkdtemp()  # its report goes to a file there, not to the terminal
-    profiler, init = SimpleProfiler(dirpath=quiet, filename="profile"), L.Trainer.__init__
-
-    def with_profiler(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "profiler": profiler})
-
-    L.Trainer.__init__ = with_profiler
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
-                                 f"task.budget.val_every_n_steps={steps}",
-                                 "task.stop_at_target=false", "trainer.num_threads=1",
-                                 "trainer.enable_progress_bar=false"], d)
-            summary = train(cfg)
-    finally:
-        L.Trainer.__init__ = init
-    per_step = {name: sum(durations) * 1000 / steps
-                for name, durations in profiler.recorded_durations.items()
-                if len(durations) >= steps}
-    out = {column: sum(per_step.get(n, 0.0) for n in names) for column, names in ACCOUNT}
-    out["adam"] = (per_step.get("[LightningModule]PoolingTaskModule.optimizer_step", 0.0)
-                   - out["forward+loss"] - out["backward"] - out["zero_grad"])
-    out["callbacks"] = sum(v for n, v in per_step.items() if n.startswith("[Callback]")
-                           and n.split(".")[-1].startswith(("on_train_batch", "on_before",
-                                                              "on_after")))
-    out["step"] = summary["step_time_ms"]
-    out["loop"] = out["step"] - sum(v for k, v in out.items() if k != "step")
-    return out
-
-
-# -- (h) evidence throughput ------------------------------------------------------------------
+# -- (g) evidence throughput ------------------------------------------------------------------
 def throughput_spec(seeds: int, path: Path, tasks=THROUGHPUT_TASKS,
                     fixed: dict | None = None) -> Path:
     """The fixed spec: ``tasks`` x {attention, baseline} x ``seeds`` seeds, each task with its
@@ -330,24 +288,17 @@ persistent workers >= 2x and vectorised seeds (K=16) >= 6x the runs/min of one p
 """
 DOC_TAIL = """
 What each column means: *raw* is a hand-written PyTorch loop (same DataModule batches,
-network, Adam); *suite* is `project.train.train` with the default trainer config, timed by
-the run's own training clock (forward, backward, optimizer, data loading, and every
+network, Adam); *suite* is `project.train.train` with the default trainer config (25
+optimizer updates per Lightning batch, `trainer.updates_per_batch`), timed by the run's own
+training clock (forward, backward, optimizer, data loading, and every
 Lightning hook around a step; the step-0 and final evaluations excluded). *data share* is the
 time to fetch the same number of batches alone, divided by the suite's step time. *peak MB*
 is the maximum RSS of a separate short `project.train` process. Every row runs with
 `keep_freed_memory` on, as the suite does by default; the allocator table compares it with
 glibc's defaults in two fresh processes (see `project/training/cpu_allocator.py`).
 
-*Where a suite step goes* is one run per task with Lightning's SimpleProfiler: the model's
-forward and loss (`training_step`), backward, Adam (the optimizer step less the closure
-inside it), zero_grad, fetching and moving the batch, the per-step reseed (dropout at step k
-depends on (seed, k) alone), the suite's per-step callback hooks (training clock,
-checkpoints), and *loop*: the rest of the run's own step time, Lightning's bookkeeping
-between those hooks (progress counters, the automatic-optimisation closure, result
-collection) plus the profiler's own cost. *overhead* is reseed + callbacks + loop as a share
-of the step: the part a hand-written loop does not pay. On steps of a few milliseconds that
-fixed cost keeps suite/raw under 0.95; the answer for such tasks is the vectorised path,
-whose per-run step is in the throughput table.
+*Where a suite step goes, hook by hook*, and why a short step stays under suite/raw 0.95,
+is `scripts/bench_step_trace.py`'s section below.
 
 *Evidence throughput* runs one spec (every run to its task config's budget) three ways on 2
 workers: `--backend processes` (one `python -m project.train` per run, what `wandb agent`
@@ -396,7 +347,7 @@ def render(result: dict, repeats: int) -> str:
               for m in ("attention", "baseline")]
     if ratios:
         lines += ["", f"suite/raw >= 0.95 in {sum(r >= 0.95 for r in ratios)} of {len(ratios)} "
-                      "rows (where a step takes a few ms it is not: see where a suite step goes)"]
+                      "rows (where a step takes a few ms it is not: see the step trace below)"]
     lines += ["", "| task | attention/baseline step time |", "|---|---:|"]
     for task, entry in result["tasks"].items():
         lines.append(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
@@ -414,16 +365,6 @@ def render(result: dict, repeats: int) -> str:
         lines += ["", f"sweep throughput, one process per run (8 short adding runs): "
                       f"{s['1']:.1f} runs/min with 1 worker, {s['2']:.1f} with 2 workers "
                       f"({s['2'] / s['1']:.2f}x)"]
-    if "account" in result:
-        cols = ("forward+loss", "backward", "adam", "zero_grad", "data", "reseed", "callbacks",
-                "loop")
-        lines += ["", "### Where a suite step goes (attention, ms per step)", "",
-                  "| task | step | " + " | ".join(cols) + " | overhead |",
-                  "|---|---:|" + "---:|" * (len(cols) + 1)]
-        for task, a in result["account"].items():
-            over = (a["reseed"] + a["callbacks"] + a["loop"]) / a["step"]
-            lines.append(f"| {task} | {a['step']:.2f} | "
-                         + " | ".join(f"{a[c]:.3f}" for c in cols) + f" | {over:.0%} |")
     if "throughput" in result:
         t = result["throughput"]
         base = t["modes"]["processes"]["runs_per_min"]
@@ -470,8 +411,8 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--out", default="docs/bench.json")
     parser.add_argument("--skip-sweep", action="store_true")
-    parser.add_argument("--skip-throughput", action="store_true", help="skip (h)")
-    parser.add_argument("--seeds", type=int, default=16, help="(h): seeds per task and model")
+    parser.add_argument("--skip-throughput", action="store_true", help="skip (g)")
+    parser.add_argument("--seeds", type=int, default=16, help="(g): seeds per task and model")
     parser.add_argument("--doc", default=None, help="also write this Markdown file")
     parser.add_argument("--allocator-probe", choices=["0", "1"], help=argparse.SUPPRESS)
     parser.add_argument("--first-step-probe", nargs=3, help=argparse.SUPPRESS)
@@ -513,9 +454,6 @@ def main() -> None:
                  "attention_over_baseline_step_time":
                      base["suite_steps_per_s"] / att["suite_steps_per_s"]}
         result["tasks"][task] = entry
-    if tasks:
-        result["account"] = {task: step_account(TASKS[task][0], "attention", TASKS[task][1])
-                             for task in tasks}
     if "adding" in tasks:
         result["allocator"] = allocator_effect(args.repeats)
     if not args.skip_sweep:

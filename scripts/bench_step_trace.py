@@ -1,21 +1,24 @@
 """Where a suite training step goes, hook by hook, beside a hand-written loop, in one run.
 
-    python scripts/bench_step_trace.py [--tasks sst2,adding] [--doc docs/benchmarks.md]
+    python scripts/bench_step_trace.py [--tasks sst2,adding] [--per-batch 1,25]
+                                       [--doc docs/benchmarks.md]
 
 Both paths run the same network, DataModule batches and Adam on one thread, timed by the
 thread's CPU clock (``time.thread_time``: other processes on the machine slow it through
 shared caches, but their running time is not counted, unlike the wall clock of
-``scripts/bench.py``). Per step, medians over the measured steps:
+``scripts/bench.py``). The suite runs once per ``--per-batch`` value of
+``trainer.updates_per_batch`` (optimizer updates per Lightning batch). Per optimizer update,
+means over whole batches after the first five updates (warm-up):
 
 * *forward*: the network's forward (hooks on the network; the loss is in *other*);
-* *backward*: Lightning's ``on_before_backward`` to ``on_after_backward``;
+* *backward*: ``on_before_backward`` to ``on_after_backward`` (raw: ``loss.backward()``);
 * *optimizer*: ``on_before_optimizer_step`` to the end of Adam's update (a torch step hook);
-* *step*: one ``on_train_batch_end`` to the next (suite), one loop iteration (raw);
+* *step*: the measured span (from one batch's end to the last one's) over its updates;
 * *other*: step less the three, which holds the loss and fetching the batch on both paths,
-  and, in the suite only, every Lightning hook dispatch, the closure and the loop's
-  bookkeeping, the per-step reseed and the suite's callbacks.
+  and, in the suite only, every Lightning hook dispatch and the loop's bookkeeping (once per
+  batch, so spread over its updates), the per-step reseed and the suite's callbacks.
 
-The suite's *other* less the raw loop's is the per-step cost Lightning and the suite add.
+The suite's *other* less the raw loop's is the per-update cost Lightning and the suite add.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
-from bench import raw_setup  # noqa: E402
+from bench import raw_setup, step_batches  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 
 from project.training.compose import compose_train  # noqa: E402
@@ -48,28 +51,35 @@ from project.training.run import train  # noqa: E402
 
 TASKS = {"sst2": ["task=sst2"], "adding": ["task=adding", "task.seq_len=500"]}
 PARTS = ("forward", "backward", "optimizer", "other", "step")
+WARMUP = 5  # updates: the first ones allocate Adam's state and warm the allocator
 clock = time.thread_time
 
 
 def split(marks: list[tuple[str, float]]) -> dict[str, float]:
-    """Median ms per step of each part, from the marks of consecutive steps."""
-    steps, current = [], {}
+    """Mean ms per update of each part. ``marks`` are (name, time) pairs: per update fwd0,
+    fwd1, bw0, bw1, opt0, opt1 (its end); ``end`` at each batch's end. The span measured runs
+    from the first batch end after ``WARMUP`` updates to the last batch end."""
+    updates, current, ends = [], {}, []
     for name, t in marks:
-        current[name] = t
         if name == "end":
-            steps.append(current)
-            current = {"start": t}
-    parts = {p: [] for p in PARTS}
-    for s in steps[5:]:  # the first steps allocate Adam's state and warm the allocator
-        if not {"start", "fwd0", "fwd1", "bw0", "bw1", "opt0", "opt1"} <= s.keys():
+            ends.append((t, len(updates)))
             continue
-        parts["forward"].append(s["fwd1"] - s["fwd0"])
-        parts["backward"].append(s["bw1"] - s["bw0"])
-        parts["optimizer"].append(s["opt1"] - s["opt0"])
-        parts["step"].append(s["end"] - s["start"])
-        parts["other"].append(parts["step"][-1] - parts["forward"][-1] - parts["backward"][-1]
-                              - parts["optimizer"][-1])
-    return {p: statistics.median(v) * 1000 for p, v in parts.items()}
+        current[name] = t
+        if name == "opt1":
+            updates.append(current)
+            current = {}
+    t0, n0 = next((t, n) for t, n in ends if n >= WARMUP)
+    t1, n1 = ends[-1]
+    inside = updates[n0:n1]
+
+    def mean(start: str, stop: str) -> float:
+        return statistics.fmean(u[stop] - u[start] for u in inside) * 1000
+
+    parts = {"forward": mean("fwd0", "fwd1"), "backward": mean("bw0", "bw1"),
+             "optimizer": mean("opt0", "opt1"), "step": (t1 - t0) / (n1 - n0) * 1000}
+    parts["other"] = (parts["step"] - parts["forward"] - parts["backward"]
+                      - parts["optimizer"])
+    return parts
 
 
 def marked_optimizer(opt: torch.optim.Optimizer, marks: list) -> None:
@@ -105,8 +115,10 @@ class StepMarks(L.Callback):
         self.marks.append(("end", clock()))
 
 
-def suite_parts(overrides: list[str], model: str, steps: int) -> dict[str, float]:
-    """One ``project.train.train`` run with the marks added to its Trainer's callbacks."""
+def suite_parts(overrides: list[str], model: str, steps: int,
+                per_batch: int) -> dict[str, float]:
+    """One ``project.train.train`` run, ``per_batch`` updates per Lightning batch, with the
+    marks added to its Trainer's callbacks."""
     marks, init = [], L.Trainer.__init__
 
     def with_marks(self, *args, **kwargs):
@@ -119,6 +131,7 @@ def suite_parts(overrides: list[str], model: str, steps: int) -> dict[str, float
             train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
                                  f"task.budget.val_every_n_steps={steps}",
                                  "task.stop_at_target=false", "trainer.num_threads=1",
+                                 f"trainer.updates_per_batch={per_batch}",
                                  "trainer.enable_progress_bar=false"], d))
     finally:
         L.Trainer.__init__ = init
@@ -131,7 +144,7 @@ def raw_parts(overrides: list[str], model: str, steps: int) -> dict[str, float]:
     marks = []
     marked_network(net, marks)
     marked_optimizer(opt, marks)
-    batches = iter(dm.train_dataloader())
+    batches = step_batches(dm)
     marks.append(("end", clock()))
     for _ in range(steps):
         batch = next(batches)
@@ -148,36 +161,43 @@ def raw_parts(overrides: list[str], model: str, steps: int) -> dict[str, float]:
     return split(marks)
 
 
+def path_name(per_batch: int) -> str:
+    return f"suite, {per_batch} per batch"
+
+
 def render(result: dict) -> str:
     lines = [f"Written by `python scripts/bench_step_trace.py {result['args']}` (do not edit by "
              "hand: rerun it).", "",
-             f"machine: {result['machine']}; {result['date']}; thread CPU clock, medians over "
-             f"{result['steps']} steps, {result['repeats']} repeats (median); load average "
-             f"at the start {result['load'][0]}, at the end {result['load'][1]}", "",
+             f"machine: {result['machine']}; {result['date']}; thread CPU clock, ms per "
+             f"optimizer update, means over {result['steps']} updates less warm-up, "
+             f"{result['repeats']} repeats (median); load average at the start "
+             f"{result['load'][0]}, at the end {result['load'][1]}", "",
              "| task | model | path | forward | backward | optimizer | other | step | "
              "added by the suite | suite/raw |", "|---|---|---|" + "---:|" * 7]
+    added: dict[int, list[float]] = {k: [] for k in result["per_batch"]}
     for task, models in result["tasks"].items():
         for model, paths in models.items():
-            raw, suite = paths["raw"], paths["suite"]
-            for name, p in (("raw", raw), ("suite", suite)):
-                added = (f"{suite['other'] - raw['other']:.2f} ms "
-                         f"({(suite['other'] - raw['other']) / suite['step']:.0%})"
-                         if name == "suite" else "")
-                ratio = f"{raw['step'] / suite['step']:.3f}" if name == "suite" else ""
-                lines.append(f"| {task} | {model} | {name} | " + " | ".join(
-                    f"{p[k]:.2f}" for k in PARTS) + f" | {added} | {ratio} |")
-    added = [paths["suite"]["other"] - paths["raw"]["other"]
-             for models in result["tasks"].values() for paths in models.values()]
-    lines += ["", "Columns in ms per step (see the script's docstring): *other* is the step "
-              "less forward, backward and optimizer; *added by the suite* is the suite's "
-              "*other* less the raw loop's, and its share of the suite's step.", "",
-              f"The suite adds {min(added):.2f}-{max(added):.2f} ms to every step whatever the "
-              "step's size: a fixed cost of Lightning's per-batch loop (the dispatch of its "
-              "hooks and its progress bookkeeping around every step) and the suite's per-step "
-              "reseed and callbacks. At that cost suite/raw >= 0.95 needs a "
-              f"hand-written step of at least {19 * max(added):.0f} ms (19 x the added cost); "
-              "shorter steps stay below it on this path, and the vectorised-seeds path "
-              "(above) is the answer for them."]
+            raw = paths["raw"]
+            lines.append(f"| {task} | {model} | raw | "
+                         + " | ".join(f"{raw[k]:.2f}" for k in PARTS) + " |  |  |")
+            for k in result["per_batch"]:
+                suite = paths[path_name(k)]
+                cost = suite["other"] - raw["other"]
+                added[k].append(cost)
+                lines.append(f"| {task} | {model} | {path_name(k)} | "
+                             + " | ".join(f"{suite[p]:.2f}" for p in PARTS)
+                             + f" | {cost:.2f} ms ({cost / suite['step']:.0%}) | "
+                             f"{raw['step'] / suite['step']:.3f} |")
+    lines += ["", "Columns in ms per optimizer update (see the script's docstring): *other* is "
+              "the step less forward, backward and optimizer; *added by the suite* is the "
+              "suite's *other* less the raw loop's, and its share of the suite's step; "
+              "*N per batch* is `trainer.updates_per_batch=N` (Lightning's per-batch cost is "
+              "paid once per N updates).", ""]
+    for k, costs in added.items():
+        lines.append(f"With {k} update{'s' if k > 1 else ''} per batch the suite adds "
+                     f"{min(costs):.2f}-{max(costs):.2f} ms to every update whatever its size: "
+                     f"suite/raw >= 0.95 needs a hand-written step of at least "
+                     f"{19 * max(costs):.0f} ms (19 x the added cost).")
     return "\n".join(lines)
 
 
@@ -191,13 +211,19 @@ def main() -> None:
     parser.add_argument("--tasks", default="sst2,adding")
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--per-batch", default="1,25",
+                        help="trainer.updates_per_batch values to run the suite with")
     parser.add_argument("--doc", type=Path, default=None, help="replace this file's section")
     args = parser.parse_args()
     unknown = set(args.tasks.split(",")) - set(TASKS)
     if unknown:
         parser.error(f"--tasks: unknown {sorted(unknown)}; choose from {sorted(TASKS)}")
     keep_freed_memory()  # as the suite does by default, for both paths
+    per_batch = [int(k) for k in args.per_batch.split(",")]
+    if any(args.steps % k for k in per_batch):
+        parser.error(f"--steps {args.steps} must be a multiple of every --per-batch value")
     result = {"args": " ".join(sys.argv[1:]), "steps": args.steps, "repeats": args.repeats,
+              "per_batch": per_batch,
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch "
                          f"{torch.__version__}",
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -205,10 +231,11 @@ def main() -> None:
     for task in args.tasks.split(","):
         result["tasks"][task] = {}
         for model in ("attention", "baseline"):
-            runs = {"raw": [], "suite": []}
-            for _ in range(args.repeats):  # interleaved, so a change of load hits both
+            runs = {"raw": [], **{path_name(k): [] for k in per_batch}}
+            for _ in range(args.repeats):  # interleaved, so a change of load hits all
                 runs["raw"].append(raw_parts(TASKS[task], model, args.steps))
-                runs["suite"].append(suite_parts(TASKS[task], model, args.steps))
+                for k in per_batch:
+                    runs[path_name(k)].append(suite_parts(TASKS[task], model, args.steps, k))
             result["tasks"][task][model] = {
                 path: {p: statistics.median(r[p] for r in rs) for p in PARTS}
                 for path, rs in runs.items()}

@@ -16,20 +16,22 @@ def trace():
     return module
 
 
-def test_split_gives_each_part_of_a_step_in_ms(trace):
-    """Steps of 10 s: forward 1, backward 2, optimizer 3, so other 4 (in seconds, reported
-    in ms); the first five steps are warm-up and a step missing a mark is skipped."""
-    marks, t = [("end", 0.0)], 0.0
-    for k in range(9):
-        warm = 100.0 if k < 5 else 0.0  # warm-up steps: much slower, must not count
-        marks += [("fwd0", t + 1), ("fwd1", t + 2 + warm), ("bw0", t + 3 + warm),
-                  ("bw1", t + 5 + warm), ("opt0", t + 6 + warm), ("opt1", t + 9 + warm)]
-        t += 10 + warm
+def test_split_gives_each_part_of_an_update_in_ms(trace):
+    """Updates of 10 s (forward 1, backward 2, optimizer 3, so other 4; in seconds, reported
+    in ms) in batches of 4 updates with 8 s of per-batch cost at each batch end: step = 12 s
+    per update. The first batch (warm-up, slower) must not count."""
+    marks, t = [], 0.0
+    for batch in range(4):
+        for _ in range(4):
+            warm = 100.0 if batch == 0 else 0.0
+            marks += [("fwd0", t + 1), ("fwd1", t + 2 + warm), ("bw0", t + 3 + warm),
+                      ("bw1", t + 5 + warm), ("opt0", t + 6 + warm), ("opt1", t + 9 + warm)]
+            t += 10 + warm
+        t += 8.0
         marks.append(("end", t))
-    marks += [("fwd0", t + 1), ("end", t + 50)]  # incomplete step
     parts = trace.split(marks)
-    assert parts == {"forward": 1000.0, "backward": 2000.0, "optimizer": 3000.0,
-                     "other": 4000.0, "step": 10000.0}
+    assert parts == pytest.approx({"forward": 1000.0, "backward": 2000.0, "optimizer": 3000.0,
+                                   "other": 6000.0, "step": 12000.0})
 
 
 def test_bench_rewrite_of_the_file_keeps_the_step_trace_section(tmp_path, trace):

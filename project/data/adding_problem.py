@@ -127,4 +127,4 @@ class AddingProblemDataModule(TensorDataModule):
 
     def train_dataloader(self) -> DataLoader:
         batches = GeneratedBatches(self.batch_size, self.seed, self.max_seq_len, **self.problem)
-        return training_loader(batches, self.trainer)
+        return training_loader(batches, self.trainer, self.updates_per_batch)

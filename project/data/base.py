@@ -71,38 +71,55 @@ class ShuffledBatches(Dataset):
         return self.data[self._order[b * self.batch_size : (b + 1) * self.batch_size]]
 
 
-class StepSampler(Sampler):
-    """Yields global step numbers from the trainer's current step up to ``stop``: one batch each.
+class StepGroups(Dataset):
+    """The batches of consecutive training steps, served together: ``groups[steps]`` is
+    ``[batches[k] for k in steps]``, one list per Lightning training batch."""
 
-    Lightning sees one epoch of ``stop`` batches whose first ``global_step`` batches are done,
-    so the length stays ``stop`` while a resumed iterator starts at the restored step.
+    def __init__(self, batches: Dataset):
+        self.batches = batches
+
+    def __getitem__(self, steps: range) -> list[dict[str, torch.Tensor]]:
+        return [self.batches[k] for k in steps]
+
+
+class StepSampler(Sampler):
+    """Yields groups of ``per_batch`` consecutive global step numbers, from the trainer's
+    current step up to ``stop``: one Lightning batch each.
+
+    Lightning sees one epoch of ``stop / per_batch`` batches whose first ``global_step /
+    per_batch`` are done, so the length stays fixed while a resumed iterator starts at the
+    restored step. ``per_batch`` divides ``stop`` and every step a run can resume at.
     """
 
-    def __init__(self, trainer, stop: int):
-        self.trainer, self.stop = trainer, stop
+    def __init__(self, trainer, stop: int, per_batch: int = 1):
+        self.trainer, self.stop, self.per_batch = trainer, stop, per_batch
 
     def __len__(self) -> int:
-        return self.stop
+        return self.stop // self.per_batch
 
     def __iter__(self):
         start = self.trainer.global_step if self.trainer is not None else 0
-        return iter(range(start, self.stop))
+        k = self.per_batch
+        return (range(s, min(s + k, self.stop)) for s in range(start, self.stop, k))
 
 
-def training_loader(batches: Dataset, trainer) -> DataLoader:
-    """A loader over ``batches[step]`` from the trainer's (restored) step to its last step.
+def training_loader(batches: Dataset, trainer, per_batch: int = 1) -> DataLoader:
+    """A loader over groups of ``per_batch`` consecutive steps' batches ``batches[step]``,
+    from the trainer's (restored) step to its last step.
 
     Data epochs live in ``batches``; resuming at global step k starts the stream at k, so no
-    batch is repeated or skipped.
+    batch is repeated or skipped. ``loader.dataset.batches`` is ``batches``.
     """
     stop = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else 2**62
-    return DataLoader(batches, sampler=StepSampler(trainer, stop), batch_size=None)
+    return DataLoader(StepGroups(batches), sampler=StepSampler(trainer, stop, per_batch),
+                      batch_size=None)
 
 
 class TensorDataModule(L.LightningDataModule):
     """Base DataModule: load once into tensors, serve batches by slicing."""
 
     spec: DataSpec
+    updates_per_batch = 1  # training steps per Lightning batch (set by project.training.run)
 
     def __init__(self, batch_size: int = 64, eval_batch_size: int = 1024, seed: int = 0):
         super().__init__()
@@ -127,7 +144,7 @@ class TensorDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         batches = ShuffledBatches(self.splits["train"], self.batch_size, self.seed)
-        return training_loader(batches, self.trainer)
+        return training_loader(batches, self.trainer, self.updates_per_batch)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader("val")

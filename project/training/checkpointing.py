@@ -119,11 +119,24 @@ def check_checkpoint(path: Path) -> dict:
                          f"({type(e).__name__}); delete it or pass resume=never") from e
 
 
-def check_resume_point(run_dir: str | Path, val_every_n_steps: int) -> tuple[int, list[dict]]:
-    """``(step, rows)``: the step of the run folder's last checkpoint and the curve's rows up to
-    it, after checking both (an unreadable checkpoint, or a curve that does not hold every
-    evaluation up to the checkpoint's step, is refused in one line with the remedy). The rows
-    are the resumed run's curve so far (its summary is computed from them)."""
+def check_resume_point(run_dir: str | Path,
+                       val_every_n_steps: int) -> tuple[int, list[dict], int | None]:
+    """``(step, rows, updates per batch)``: the step of the run folder's last checkpoint, the
+    curve's rows up to it, and the optimizer updates per training batch it was trained with
+    (None for a vectorised group's checkpoint), after checking the checkpoint and the curve (an
+    unreadable checkpoint, or a curve that does not hold every evaluation up to the
+    checkpoint's step, is refused in one line with the remedy). The rows are the resumed run's
+    curve so far (its summary is computed from them)."""
     checkpoint = check_checkpoint(run_folder.last_checkpoint(run_dir))
     step = int(checkpoint["global_step"])
-    return step, run_folder.check_curve(run_dir, step, val_every_n_steps)
+    return step, run_folder.check_curve(run_dir, step, val_every_n_steps), \
+        updates_per_batch_of(checkpoint)
+
+
+def updates_per_batch_of(checkpoint: dict) -> int | None:
+    """The optimizer updates per Lightning batch a single run's checkpoint was trained with:
+    its steps over the batches it processed (1 before steps were grouped); None without
+    Lightning's loop state (a vectorised group's checkpoint) or before the first batch."""
+    progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress")
+    batches = progress["total"]["processed"] if progress else 0
+    return int(checkpoint["global_step"]) // batches if batches else None

@@ -15,6 +15,7 @@ class PoolingTaskModule(L.LightningModule):
 
     Logged names are ``/``-namespaced: ``train/loss``, ``val/loss``, ``val/acc``, ``test/mse``...
     A non-finite training loss sets ``diverged`` and stops training (no optimizer step).
+    Optimisation is manual: a training batch is a group of consecutive steps' batches.
     """
 
     def __init__(self, network: nn.Module, task_type: str, num_outputs: int, metrics: list[str],
@@ -28,6 +29,7 @@ class PoolingTaskModule(L.LightningModule):
         self.val_metrics = metric_set.clone(prefix="val/")
         self.test_metrics = metric_set.clone(prefix="test/")
         self.diverged = False
+        self.automatic_optimization = False
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.network(batch["x"], batch.get("mask"))
@@ -35,14 +37,27 @@ class PoolingTaskModule(L.LightningModule):
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.loss_fn(out, y if y.dtype == torch.long else y.reshape(out.shape))
 
-    def transfer_batch_to_device(self, batch: dict, device: torch.device, dataloader_idx: int):
-        """Batches are flat dicts of tensors: move them directly (Lightning's generic
-        collection walk costs more than a small model's step on CPU)."""
+    def transfer_batch_to_device(self, batch: dict | list[dict], device: torch.device,
+                                 dataloader_idx: int):
+        """Batches are flat dicts of tensors (training: a list of them): move them directly
+        (Lightning's generic collection walk costs more than a small model's step on CPU)."""
+        if isinstance(batch, list):
+            return [self.transfer_batch_to_device(b, device, dataloader_idx) for b in batch]
         if all(v.device == device for v in batch.values()):
             return batch
         return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Checkpoints written under automatic optimisation (before training steps were
+        grouped) count their steps there: carry the count over, so they resume at their step."""
+        loops = checkpoint.get("loops", {}).get("fit_loop", {})
+        auto = loops.get("epoch_loop.automatic_optimization.optim_progress")
+        manual = loops.get("epoch_loop.manual_optimization.optim_step_progress")
+        if auto and manual is not None and not manual["total"]["completed"]:
+            loops["epoch_loop.manual_optimization.optim_step_progress"] = {
+                key: dict(auto["optimizer"]["step"][key]) for key in ("total", "current")}
+
+    def reseed(self) -> None:
         """Reseed per step: dropout at step k depends on (seed, k) alone, so resume is exact.
 
         Only the generators in use are seeded: ``torch.manual_seed`` would also touch every
@@ -53,17 +68,29 @@ class PoolingTaskModule(L.LightningModule):
         if self.device.type == "cuda":
             torch.cuda.manual_seed(seed)
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int):
-        loss = self._loss(self(batch), batch["y"])
-        if not torch.isfinite(loss):
-            self.diverged = True
-            self.trainer.should_stop = True
-            return None
-        step = self.global_step + 1  # sparse (~1 ms a call): logging steps and the step before
-        trainer = self.trainer   # each evaluation, whose curve row carries train/loss
-        if step % trainer.log_every_n_steps == 0 or step % int(trainer.val_check_interval) == 0:
+    def training_step(self, group: list[dict[str, torch.Tensor]], batch_idx: int) -> None:
+        """One optimizer update per batch of ``group`` (``project.data.base.training_loader``
+        serves consecutive steps' batches together, so Lightning's per-batch cost is paid once
+        per group). Each update is exactly the one a group of one would make."""
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        for batch in group:
+            self.reseed()
+            loss = self._loss(self(batch), batch["y"])
+            if not torch.isfinite(loss):
+                self.diverged = True
+                self.trainer.should_stop = True
+                return
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        # the last update's loss, logged sparsely (~1 ms a call): on logging batches and the
+        # batch before each evaluation, whose curve row carries train/loss
+        batches = self.global_step // len(group)  # Lightning's count, this batch included
+        log_every, val_every = self.trainer.log_every_n_steps, self.trainer.val_check_interval
+        if log_every and batches % log_every == 0 or batches % int(val_every) == 0:
             self.log("train/loss", loss, on_step=True, on_epoch=False)
-        return loss
 
     def _eval_step(self, batch: dict[str, torch.Tensor], metrics, stage: str) -> None:
         out = self(batch)

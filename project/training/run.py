@@ -7,6 +7,7 @@ the summary last. Rerunning resumes from the last checkpoint; a finished run is 
 
 from __future__ import annotations
 
+import math
 import resource
 from pathlib import Path
 
@@ -34,6 +35,7 @@ NUMERIC_KEYS = {  # key -> required type, checked before anything is built
     "task.budget.max_steps": int, "task.budget.val_every_n_steps": int, "model.heads": int,
     "trainer.checkpoint_every_n_steps": int, "trainer.num_threads": int,
     "trainer.max_steps": int, "trainer.val_every_n_steps": int,
+    "trainer.updates_per_batch": int,
 }
 
 
@@ -78,6 +80,21 @@ def check_config(cfg: DictConfig) -> None:
     if t.max_steps % t.val_every_n_steps:
         raise ValueError(f"trainer.max_steps={t.max_steps} must be a multiple of "
                          f"trainer.val_every_n_steps={t.val_every_n_steps} (a fixed step grid)")
+    if t.updates_per_batch < 1:
+        raise ValueError(f"trainer.updates_per_batch={t.updates_per_batch} must be >= 1")
+
+
+def updates_per_batch(t: DictConfig, resumed: int | None = None) -> int:
+    """Optimizer updates per Lightning training batch: ``trainer.updates_per_batch`` reduced
+    to its largest divisor that divides the run's step grid (evaluations, the last step,
+    periodic checkpoints, logging), so that every one of those falls on a batch's end; a
+    resumed run keeps the count its checkpoint was written with (``resumed``)."""
+    if resumed is not None:
+        return resumed
+    k = math.gcd(int(t.updates_per_batch), int(t.val_every_n_steps), int(t.max_steps))
+    for every in (t.checkpoint_every_n_steps, t.log_every_n_steps):
+        k = math.gcd(k, int(every)) if every else k
+    return k
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -101,7 +118,11 @@ def resolve_run_dir(cfg: DictConfig, identity: RunIdentity) -> Path:
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, logger,
-                  extra_callbacks: list[L.Callback] = ()) -> tuple[L.Trainer, BestCheckpoint]:
+                  extra_callbacks: list[L.Callback] = (),
+                  per_batch: int = 1) -> tuple[L.Trainer, BestCheckpoint]:
+    """The run's Trainer and its best-checkpoint callback; a training batch makes ``per_batch``
+    optimizer updates (``updates_per_batch``), so Lightning's batch-counted intervals (the
+    evaluation grid, logging, the progress bar) are the step grid divided by it."""
     t = cfg.trainer
     ckpt = BestCheckpoint(run_folder.checkpoint_dir(run_dir), monitor=cfg.task.val_metric,
                           mode=cfg.task.direction)
@@ -110,11 +131,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
     # tracker first: its metrics row is written before the checkpoint of that step
     callbacks = [tracker, last, ckpt, *extra_callbacks]
     if t.enable_progress_bar:
-        callbacks.append(TQDMProgressBar(refresh_rate=t.progress_bar_refresh))
+        callbacks.append(TQDMProgressBar(refresh_rate=max(1, t.progress_bar_refresh // per_batch)))
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, precision=t.precision,
-        max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps,
-        check_val_every_n_epoch=None, num_sanity_val_steps=0, log_every_n_steps=t.log_every_n_steps,
+        max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps // per_batch,
+        check_val_every_n_epoch=None, num_sanity_val_steps=0,
+        log_every_n_steps=t.log_every_n_steps // per_batch,
         enable_progress_bar=bool(t.enable_progress_bar), enable_model_summary=False,
         logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
         deterministic=t.deterministic, inference_mode=False,
@@ -207,13 +229,17 @@ def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, dat
                       network, module, tracker, logger, callbacks: list[L.Callback],
                       target_rule: str = "config value") -> dict:
     """Fit (resuming if possible), test the best checkpoint, write the summary."""
-    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks)
     last = run_folder.last_checkpoint(run_dir)
     resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
+    resumed_per_batch = None
     if resume_from is not None:  # the curve must reach the checkpoint's step (it is summarised)
-        step, tracker.rows = check_resume_point(run_dir, int(cfg.trainer.val_every_n_steps))
+        step, tracker.rows, resumed_per_batch = check_resume_point(
+            run_dir, int(cfg.trainer.val_every_n_steps))
         print(f"resuming {run_dir} from step {step}")
-    else:
+    per_batch = updates_per_batch(cfg.trainer, resumed_per_batch)
+    datamodule.updates_per_batch = per_batch
+    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks, per_batch)
+    if resume_from is None:
         run_folder.curve_path(run_dir).unlink(missing_ok=True)
         trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)

@@ -661,7 +661,7 @@ def member_batches(datamodule, seed: int):
         raise VectorizeError(f"{type(datamodule).__name__}: its training batches are not "
                              "indexed by step (project.data.base.training_loader), so members "
                              "cannot be fed as their single runs")
-    return loader.dataset
+    return loader.dataset.batches
 
 
 def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
@@ -702,7 +702,7 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
                 member = Member(cfg, identity, run_dir, int(cfg.seed))
                 if cfg.resume == "auto" and last.exists():
                     run_folder.check_resume_config(cfg, run_dir)
-                    step, rows = check_resume_point(run_dir, int(cfg.trainer.val_every_n_steps))
+                    step, rows, _ = check_resume_point(run_dir, int(cfg.trainer.val_every_n_steps))
                     member.start_step, member.checkpoint = step, check_checkpoint(last)
                     member.resumed_rows = rows
                 member.index = i

@@ -46,12 +46,12 @@ def test_same_seed_same_data_different_seed_different_data():
 def test_training_batches_are_fresh_and_a_pure_function_of_seed_and_step():
     dm = AddingProblemDataModule(seq_len=20, batch_size=8, val_size=16, test_size=16, seed=3)
     dm.setup()
-    first = [b["x"] for _, b in zip(range(3), dm.train_dataloader())]
-    again = [b["x"] for _, b in zip(range(3), dm.train_dataloader())]
+    first = [b["x"] for _, (b,) in zip(range(3), dm.train_dataloader())]
+    again = [b["x"] for _, (b,) in zip(range(3), dm.train_dataloader())]
     assert all(torch.equal(p, q) for p, q in zip(first, again))
     assert not torch.equal(first[0], first[1])
     other = AddingProblemDataModule(seq_len=20, batch_size=8, val_size=16, test_size=16, seed=4)
-    assert not torch.equal(next(iter(other.train_dataloader()))["x"], first[0])
+    assert not torch.equal(next(iter(other.train_dataloader()))[0]["x"], first[0])
 
 
 def test_validation_and_test_sets_are_fixed_and_distinct():
@@ -80,7 +80,7 @@ def test_default_streams_are_unchanged_by_the_length_options():
     dm = AddingProblemDataModule(seq_len=20, variable_length=True, batch_size=4, val_size=5,
                                  test_size=5, seed=2)
     dm.setup()
-    batch = next(iter(dm.train_dataloader()))
+    batch = next(iter(dm.train_dataloader()))[0]
     assert float(batch["x"].double().sum()) == pytest.approx(-0.9561285972595215, abs=1e-9)
     assert float(dm.splits["val"]["y"].double().sum()) == pytest.approx(2.5669932663440704,
                                                                         abs=1e-9)
@@ -126,7 +126,7 @@ def test_max_seq_len_draws_one_length_per_batch_uniformly_in_the_range():
     # uniform over 41 values: mean 40, sd of the mean sqrt((41**2 - 1) / 12 / 400) ~ 0.59
     assert abs(sum(lengths) / len(lengths) - 40) < 3
     assert len(set(lengths)) > 30
-    loader_first = next(iter(dm.train_dataloader()))
+    loader_first = next(iter(dm.train_dataloader()))[0]
     assert torch.equal(loader_first["x"], batches[0]["x"])  # the loader serves these batches
     assert dm.spec.max_len == 60
 

@@ -63,12 +63,12 @@ def test_trec_validation_carved_disjoint_and_fixed(tmp_path):
 
 
 def test_batches_deterministic_by_seed(sst2, tmp_path):
-    first = lambda dm: next(iter(dm.train_dataloader()))["y"]  # noqa: E731
+    first = lambda dm: next(iter(dm.train_dataloader()))[0]["y"]  # noqa: E731
     again = datamodule("sst2", tmp_path, 0)
     other = datamodule("sst2", tmp_path, 1)
     assert torch.equal(first(sst2), first(again))
-    assert not torch.equal(next(iter(sst2.train_dataloader()))["x"],
-                           next(iter(other.train_dataloader()))["x"])
+    assert not torch.equal(next(iter(sst2.train_dataloader()))[0]["x"],
+                           next(iter(other.train_dataloader()))[0]["x"])
 
 
 def test_vocabulary_min_frequency_and_truncation():

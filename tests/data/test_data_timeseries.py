@@ -86,4 +86,5 @@ def test_ucr_patches_and_determinism(tmp_path):
     windows = datamodule("gunpoint", tmp_path)  # the default: 20 steps every 5 steps
     assert windows.splits["train"]["x"].shape[1:] == (27, 20) and windows.spec.max_len == 27
     assert torch.equal(windows.splits["train"]["x"][:, 1, :15], windows.splits["train"]["x"][:, 0, 5:])
-    assert torch.equal(next(iter(a.train_dataloader()))["x"], next(iter(b.train_dataloader()))["x"])
+    (first_a,), (first_b,) = next(iter(a.train_dataloader())), next(iter(b.train_dataloader()))
+    assert torch.equal(first_a["x"], first_b["x"])

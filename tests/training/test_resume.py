@@ -12,17 +12,23 @@ from project.run_folder import read_curve
 from tests.conftest import ROOT
 
 # digits: 1437 training images / batch 64 -> 22 batches per data epoch; dropout exercises RNG.
-COMMON = ["task.budget.max_steps=48", "task.budget.val_every_n_steps=8",
-          "trainer.checkpoint_every_n_steps=5", "task.net.dropout=0.2"]
+COMMON = ["task.budget.max_steps=48", "task.budget.val_every_n_steps=8", "task.net.dropout=0.2"]
+# periodic checkpoints every 5 steps: one update per Lightning batch (5 does not divide 8)
 ADDING = ["task=adding", "task.seq_len=20", "task.data.val_size=300", "task.data.test_size=100",
-          "task.data.eval_batch_size=100", "task.stop_at_target=false"]
-DIGITS = ["task=digits", "task.data.batch_size=64", "+task.data.eval_batch_size=64"]
+          "task.data.eval_batch_size=100", "task.stop_at_target=false",
+          "trainer.checkpoint_every_n_steps=5"]
+DIGITS = ["task=digits", "task.data.batch_size=64", "+task.data.eval_batch_size=64",
+          "trainer.checkpoint_every_n_steps=5"]
+# 4 updates per Lightning batch, periodic checkpoints every 4 steps
+GROUPED = [*ADDING[:-1], "trainer.checkpoint_every_n_steps=4", "trainer.updates_per_batch=4"]
 KILLS = [
     pytest.param(ADDING, "train", 13, id="adding-mid-run"),
     pytest.param(ADDING, "validation", 24, id="adding-during-validation"),
     pytest.param(DIGITS, "train", 17, id="digits-mid-epoch"),
     pytest.param(DIGITS, "train", 22, id="digits-at-epoch-boundary"),
     pytest.param(DIGITS, "validation", 40, id="digits-during-validation"),
+    pytest.param(GROUPED, "train", 12, id="grouped-mid-run"),
+    pytest.param(GROUPED, "validation", 24, id="grouped-during-validation"),
 ]
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -26,6 +25,7 @@ from project.training.checkpointing import (AtomicCheckpointIO, BestCheckpoint, 
 from project.training.cpu_allocator import keep_freed_memory
 from project.training.loggers import build_logger, finish_logger
 from project.training.module import PoolingTaskModule
+from project.training.progress_bar import StepProgressBar
 from project.training.summary import summarize_run
 from project.training.targets import RULES, resolve_target
 from project.training.tracker import ConvergenceTracker
@@ -122,7 +122,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
                   per_batch: int = 1) -> tuple[L.Trainer, BestCheckpoint]:
     """The run's Trainer and its best-checkpoint callback; a training batch makes ``per_batch``
     optimizer updates (``updates_per_batch``), so Lightning's batch-counted intervals (the
-    evaluation grid, logging, the progress bar) are the step grid divided by it."""
+    evaluation grid, logging) are the step grid divided by it."""
     t = cfg.trainer
     ckpt = BestCheckpoint(run_folder.checkpoint_dir(run_dir), monitor=cfg.task.val_metric,
                           mode=cfg.task.direction)
@@ -131,7 +131,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
     # tracker first: its metrics row is written before the checkpoint of that step
     callbacks = [tracker, last, ckpt, *extra_callbacks]
     if t.enable_progress_bar:
-        callbacks.append(TQDMProgressBar(refresh_rate=max(1, t.progress_bar_refresh // per_batch)))
+        refresh = max(1, t.progress_bar_refresh // per_batch) * per_batch  # whole batches
+        callbacks.append(StepProgressBar(refresh_rate=refresh))
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, precision=t.precision,
         max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps // per_batch,

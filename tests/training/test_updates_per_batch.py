@@ -102,3 +102,12 @@ def test_a_checkpoint_from_automatic_optimisation_resumes_at_its_step(tmp_path, 
     assert figures(read_curve(tmp_path / "killed")) == figures(read_curve(tmp_path / "whole"))
     w1, w2 = final_weights(tmp_path / "killed"), final_weights(tmp_path / "whole")
     assert all(torch.equal(w1[n], w2[n]) for n in w2)
+
+
+def test_the_progress_bar_counts_optimizer_steps(tmp_path, tiny_adding, capfd):
+    """60 steps in 15 batches of 4: the bar ends at 60/60 (Lightning's own would say 15/15)."""
+    train(compose_train([*tiny_adding, "trainer.updates_per_batch=4",
+                         "trainer.enable_progress_bar=true", "trainer.progress_bar_refresh=8"],
+                        tmp_path))
+    shown = "".join(capfd.readouterr())  # Lightning's bars write to stdout
+    assert "60/60" in shown and "15/15" not in shown

@@ -77,8 +77,11 @@ start=$(date +%s); load_start=$(cut -d' ' -f1-3 /proc/loadavg); date_start=$(dat
 
 # Waves of rates with abandoning: plans every run through the sweep spec's own validation and
 # runs each wave with the local process backend (project/sweeps).
+# A wave driver runs in the background so that a signal to this script reaches it at once (the
+# trap below passes it on); the driver then stops its runs, which checkpoint, before exiting.
 run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: extra "k=v;k=v" parameters
-  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" "$dry" <<'EOF'
+  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" "$dry" <<'EOF' &
+import signal
 import sys
 from pathlib import Path
 from rich.console import Console
@@ -98,6 +101,7 @@ cells = [{"+experiment": experiment, "task": p, "task.seq_len": int(t), "model":
          for p in problems.split(",") for t in lengths.split(",")
          for m in ("attention_tanh", "baseline") for s in seeds.split(",")]
 workers, threads = plan_threads(int(workers), None, cpu_count())
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # leave through the backend's cleanup
 console = Console(highlight=False, soft_wrap=True)
 failed_any = False
 RATE_KEYS = ("optimizer.lr=", "task.budget.max_steps=")
@@ -137,6 +141,8 @@ for wave, lr in enumerate(RATES):
     failed_any |= bool(failed)
 sys.exit(1 if failed_any else 0)
 EOF
+  driver=$!
+  wait "$driver"
 }
 
 status=0
@@ -145,7 +151,11 @@ if (( train && ! dry )); then
   log_end() {
     echo "- \`scripts/reproduce_raffel2016.sh ${args[*]}\`: started $date_start, load $load_start; ended $(date -u +%Y-%m-%dT%H:%MZ), wall $(( $(date +%s) - start ))s, load $(cut -d' ' -f1-3 /proc/loadavg), $1" >> "$out/invocations.log"
   }
-  trap 'log_end "stopped by a signal (finished runs kept, the rest resume on rerun)"; exit 143' TERM INT
+  stopped() {  # the wave driver stops its runs (they checkpoint), then this invocation ends
+    [[ -n ${driver:-} ]] && { kill -TERM "$driver" 2>/dev/null; wait "$driver"; }
+    log_end "stopped by a signal (finished runs kept, the rest resume on rerun)"; exit 143
+  }
+  trap stopped TERM INT
 fi
 (( train )) || { fixed=0; variable=0; }
 if (( fixed )); then

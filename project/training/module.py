@@ -85,8 +85,8 @@ class PoolingTaskModule(L.LightningModule):
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-        # the last update's loss, logged sparsely (~1 ms a call): on logging batches and the
-        # batch before each evaluation, whose curve row carries train/loss
+        # the last update's loss, logged sparsely (~1 ms a call): on logging batches and on
+        # the batch that ends at each evaluation, whose curve row carries train/loss
         batches = self.global_step // len(group)  # Lightning's count, this batch included
         log_every, val_every = self.trainer.log_every_n_steps, self.trainer.val_check_interval
         if log_every and batches % log_every == 0 or batches % int(val_every) == 0:

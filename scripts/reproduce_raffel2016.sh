@@ -16,6 +16,9 @@
 #            --variable-only   only that experiment   --variable-seeds 0 (default)
 #            --no-abandon (every rate runs its full budget)  --workers N (default 2)
 #            --out DIR  --table FILE  --no-doc (do not write docs/results.md)
+#            --earlier DIR (an earlier table's folder, e.g. docs/results/raffel2016: its
+#                         per-seed rows stand for runs no longer on disk; the rates they cover
+#                         are not run again, and its invocations.log heads the list)
 #            --no-run (train nothing: the table and docs from the runs in --out)
 #            --dry-run (list each rate's runs still to do, with their budgets; train nothing)
 #
@@ -32,6 +35,7 @@ export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; max_t=""
 workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1; dry=0
+earlier=""
 args=("$@")
 set_profile() {
   case $1 in
@@ -59,10 +63,11 @@ while [[ $# -gt 0 ]]; do
     --workers) workers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --table) table=$2; shift 2 ;;
+    --earlier) earlier=$2; shift 2 ;;
     --no-doc) doc=0; shift ;;
     --no-run) train=0; shift ;;
     --dry-run) dry=1; doc=0; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +75,11 @@ keep=(); for t in ${lengths//,/ }; do (( t <= max_t )) && keep+=("$t"); done
 lengths=$(IFS=,; echo "${keep[*]}")
 if (( fixed )) && [[ -z $lengths ]]; then echo "error: no T0 <= --max-T $max_t" >&2; exit 2; fi
 out=${out:-runs/raffel2016_$profile}
+earlier_seeds=""
+if [[ -n $earlier ]]; then
+  earlier_seeds=$earlier/table_raffel2016_seeds.csv
+  [[ -f $earlier_seeds ]] || { echo "error: --earlier $earlier: no $earlier_seeds" >&2; exit 2; }
+fi
 table=${table:-$out/table_raffel2016.md}
 gpu=""
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=trainer=gpu; fi
@@ -79,19 +89,24 @@ start=$(date +%s); load_start=$(cut -d' ' -f1-3 /proc/loadavg); date_start=$(dat
 # runs each wave with the local process backend (project/sweeps).
 # A wave driver runs in the background so that a signal to this script reaches it at once (the
 # trap below passes it on); the driver then stops its runs, which checkpoint, before exiting.
-run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: extra "k=v;k=v" parameters
-  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" "$dry" <<'EOF' &
+run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: extra "k=v;k=v" parameters,
+               # $5: an earlier table's per-seed CSV or ""
+  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" "$dry" \
+    "$5" <<'EOF' &
 import signal
 import sys
 from pathlib import Path
 from rich.console import Console
 from project.analysis.local_runs import load_local_runs
-from project.analysis.raffel_table import RATES, abandon_budget, rate_rank
+from project.analysis.raffel_table import (PAPER_MODELS, PROBLEMS, RATES, abandon_budget,
+                                           earlier_cut, load_earlier, rate_rank)
 from project.sweeps.backend import PlannedRun, split_finished
 from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads
 from project.sweeps.spec import load_spec, validate_runs
 
-experiment, lengths, seeds, extra, epochs, problems, workers, out, abandon, gpu, dry = sys.argv[1:]
+(experiment, lengths, seeds, extra, epochs, problems, workers, out, abandon, gpu, dry,
+ earlier) = sys.argv[1:]
+earlier = load_earlier(Path(earlier)) if earlier else None
 budget, out = int(epochs) * 1000, Path(out)
 spec = load_spec("conf/sweep/raffel2016.yaml")
 extra = dict(kv.split("=", 1) for kv in extra.split(";") if kv)
@@ -114,22 +129,35 @@ def key(task, model, seed, setting):
 
 for wave, lr in enumerate(RATES):
     assignments = [{**cell, "optimizer.lr": lr} for cell in cells]
+    covered = 0
+    if earlier is not None:  # an earlier table's seeds: skip the rates it covers, cut the rest
+        cuts = [earlier_cut(earlier, (PROBLEMS[a["task"]], a["task.seq_len"],
+                                      PAPER_MODELS[a["model"]], a["seed"]), wave, budget)
+                for a in assignments]
+        covered = cuts.count(None)
+        assignments = [{**a, "task.budget.max_steps": c if abandon == "1" else budget}
+                       for a, c in zip(assignments, cuts) if c is not None]
+    if not assignments:
+        console.print(f"rate {lr:g}: all {covered} runs covered by the earlier table")
+        continue
     runs = validate_runs(spec, assignments)
-    if abandon == "1" and wave and out.exists():
-        done = load_local_runs(out)
+    done = load_local_runs(out) if abandon == "1" and wave and out.exists() else None
+    if done is not None and not done.empty:
         done = done[done["hparams.lr"].map(rate_rank) < wave]
         done_keys = [key(*r) for r in zip(done["task"], done["model"], done["seed"],
                                           done["setting_overrides"])]
         budgets = [abandon_budget(done[[k == key(r.identity.task, r.identity.model, r.seed,
                                                  r.identity.setting_overrides)
-                                        for k in done_keys]], budget) for r in runs]
+                                        for k in done_keys]], a["task.budget.max_steps"])
+                   for r, a in zip(runs, assignments)]
         assignments = [{**a, "task.budget.max_steps": b} for a, b in zip(assignments, budgets)]
         runs = validate_runs(spec, assignments)
     planned = [PlannedRun(r, out / r.identity.folder()) for r in runs]
     plan = split_finished(planned)
     cut = sum(a["task.budget.max_steps"] < budget for a in assignments)
     console.print(f"rate {lr:g}: {len(planned)} runs ({len(planned) - len(plan.todo)} finished, "
-                  f"{len(plan.todo)} to run; {cut} cut to an earlier rate's count)")
+                  f"{len(plan.todo)} to run; {cut} cut to an earlier rate's count"
+                  + (f"; {covered} covered by the earlier table)" if covered else ")"))
     if dry == "1":
         for p in plan.todo:
             console.print(f"  {p.describe()} max_steps={p.run.assignment['task.budget.max_steps']}",
@@ -161,20 +189,21 @@ fi
 if (( fixed )); then
   short=(); long=(); for t in ${lengths//,/ }; do if (( t < 1000 )); then short+=("$t"); else long+=("$t"); fi; done
   if [[ $long_seeds == "$seeds" ]]; then
-    run_waves raffel2016 "$lengths" "$seeds" "" || status=$?
+    run_waves raffel2016 "$lengths" "$seeds" "" "$earlier_seeds" || status=$?
   else
-    (( ${#short[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${short[*]}")" "$seeds" "" || status=$?; }
-    (( ${#long[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${long[*]}")" "$long_seeds" "" || status=$?; }
+    (( ${#short[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${short[*]}")" "$seeds" "" "$earlier_seeds" || status=$?; }
+    (( ${#long[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${long[*]}")" "$long_seeds" "" "$earlier_seeds" || status=$?; }
   fi
 fi
 if (( variable )); then
   # T0 is the shortest length (50); max_seq_len the longest; 1000 updates between evaluations
-  run_waves raffel2016_variable 50 "$var_seeds" "task.data.max_seq_len=$max_t" || status=$?
+  run_waves raffel2016_variable 50 "$var_seeds" "task.data.max_seq_len=$max_t" "" || status=$?
 fi
 took=$(( $(date +%s) - start ))
 (( dry )) && exit $status
 (( train )) && { trap - TERM INT; log_end "exit status $status"; }
-python -m project.analysis.raffel_table "$out" --out "$table" --lengths "$lengths" || exit $?
+python -m project.analysis.raffel_table "$out" --out "$table" --lengths "$lengths" \
+  ${earlier_seeds:+--earlier "$earlier_seeds"} || exit $?
 echo "table: $table; took ${took}s"
 (( doc )) || exit $status
 
@@ -182,16 +211,21 @@ echo "table: $table; took ${took}s"
 mkdir -p docs/results/raffel2016
 cp "$table" docs/results/raffel2016/
 for f in "${table%.md}.csv" "${table%.md}_seeds.csv"; do [[ -f $f ]] && cp "$f" docs/results/raffel2016/; done
+# the invocations: the earlier table's, then this folder's lines it does not have yet
+log=$(mktemp)
+[[ -n $earlier && -f $earlier/invocations.log ]] && cat "$earlier/invocations.log" > "$log"
+[[ -f $out/invocations.log ]] && grep -vxF -f "$log" "$out/invocations.log" >> "$log"
+[[ -s $log ]] && cp "$log" docs/results/raffel2016/invocations.log
 body=$(mktemp)
 fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.md" 2>/dev/null)
 {
   echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -c 'import torch; print(torch.__version__)'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
-  echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\`; problems $problems; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
-  if [[ -f $out/invocations.log ]]; then
-    echo "Training invocations that made them (\`$out/invocations.log\`):"
+  echo "Runs: $(find "$out" -name summary.json 2>/dev/null | wc -l) finished in \`$out\`$([[ -n $earlier_seeds ]] && echo ", and the per-seed results of $(( $(wc -l < "$earlier_seeds") - 1 )) earlier (problem, T0, model, seed) in \`$earlier_seeds\` for the rates they cover (those runs are no longer on disk)"); problems $problems; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
+  if [[ -s $log ]]; then
+    echo "Training invocations that made them ([invocations.log](results/raffel2016/invocations.log)):"
     echo
-    cat "$out/invocations.log"
+    cat "$log"
   fi
   echo
   if [[ -n $fixed_table ]]; then
@@ -241,5 +275,5 @@ fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.
   fi
 } > "$body"
 python scripts/results_section.py "## Raffel & Ellis 2016, Table 1" "$body"
-rm -f "$body"
+rm -f "$body" "$log"
 exit $status

@@ -16,6 +16,11 @@ when ours did not solve it within our budget and the paper's run did not within 
 epochs or needed more than our budget.
 
 ``cell_results`` keeps every rate's own cell (KM median batches over seeds) for the CSV.
+
+``--earlier FILE_seeds.csv`` adds an earlier table's per-seed rows (each the best of that
+seed's first ``rates_run`` rates) for runs that are no longer on disk: a seed whose later rates
+ran here combines both (``with_earlier``); the sweep driver skips the rates such a row covers
+and cuts the others at its steps (``earlier_cut``), as the authors' abandoning would.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ PAPER_VARIABLE = {("add", "attention"): 0.999, ("multiply", "attention"): 0.994,
 VARIABLE_KEY = "task.data.max_seq_len="
 COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget", "auc",
            "best_val"]
+SEED_KEY = ["problem", "T", "model", "seed"]
+SEED_COLUMNS = [*SEED_KEY, "rates_run", "budget", "budget_epochs", "best_val", "solved", "steps",
+                "lr", "epochs"]
 
 
 def cell_results(runs: pd.DataFrame, models: dict[str, str] = RAFFEL_MODELS) -> pd.DataFrame:
@@ -89,6 +97,12 @@ def is_variable(runs: pd.DataFrame) -> pd.Series:
                                                                   else ())))
 
 
+def has_paper_runs(runs: pd.DataFrame) -> bool:
+    """Whether ``runs`` holds a fixed-length adding/multiply run of the paper's models."""
+    return len(runs) > 0 and bool((runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS)
+                                   & ~is_variable(runs)).any())
+
+
 def paper_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Fixed-length adding/multiply runs of the paper's two models, with problem, T, model."""
     keep = runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS) & ~is_variable(runs)
@@ -105,17 +119,19 @@ def rate_rank(lr: float) -> int:
     return next((i for i, r in enumerate(RATES) if math.isclose(lr, r)), len(RATES))
 
 
-def best_per_seed(runs: pd.DataFrame) -> pd.DataFrame:
+def best_per_seed(runs: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per (problem, T, model, seed) the paper's statistic: the fewest steps any rate needed
     (ties: the earlier rate in the authors' order), that rate, epochs; unsolved when no rate
-    solved it (censored at the largest budget, with the best validation value reached)."""
+    solved it (censored at the largest budget, with the best validation value reached).
+    ``earlier``: per-seed rows of an earlier table, combined by ``with_earlier``."""
     rows = []
-    for key, g in paper_runs(runs).groupby(["problem", "T", "model", "seed"], sort=True):
+    fixed = paper_runs(runs) if earlier is None or has_paper_runs(runs) else pd.DataFrame()
+    for key, g in (fixed.groupby(SEED_KEY, sort=True) if len(fixed) else ()):
         g = g.assign(rank=g["lr"].map(rate_rank))
         solved = g[g["reached"].astype(bool)].sort_values(["steps_to_target", "rank"],
                                                           kind="stable")
         budget = int(g["budget_steps"].max())
-        row = dict(zip(["problem", "T", "model", "seed"], key), rates_run=len(g),
+        row = dict(zip(SEED_KEY, key), rates_run=len(g), first_rank=int(g["rank"].min()),
                    budget=budget, budget_epochs=epochs_from_steps(budget),
                    best_val=float(g["best_val"].max()))
         if len(solved):
@@ -126,7 +142,66 @@ def best_per_seed(runs: pd.DataFrame) -> pd.DataFrame:
             row |= dict(solved=False, steps=budget, lr=float("nan"),
                         epochs=epochs_from_steps(budget))
         rows.append(row)
-    return pd.DataFrame(rows)
+    now = pd.DataFrame(rows, columns=[*SEED_COLUMNS, "first_rank"])
+    if earlier is not None:
+        now = with_earlier(now, earlier)
+    return now.drop(columns="first_rank").reset_index(drop=True)
+
+
+def load_earlier(path: Path) -> pd.DataFrame:
+    """An earlier table's per-seed rows (its FILE_seeds.csv)."""
+    df = pd.read_csv(path)
+    missing = [c for c in SEED_COLUMNS if c not in df]
+    if missing:
+        raise ValueError(f"{path}: not a per-seed table (no column {', '.join(missing)})")
+    return df[SEED_COLUMNS].assign(solved=df["solved"].astype(bool))
+
+
+def with_earlier(now: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
+    """Per-seed rows of the runs here (``now``, with ``first_rank``: the rank of the earliest
+    rate that ran) and of an earlier table, whose row covers its seed's first ``rates_run``
+    rates. A seed only in one is kept as it is; a seed whose runs here are all of later rates
+    is the better of both (ties: the earlier table's, whose rates came first); a seed whose runs
+    here include a rate the earlier row covers was rerun, and the runs here replace it."""
+    earlier = earlier.set_index(SEED_KEY)
+    now = now.set_index(SEED_KEY)
+    rows = []
+    for key in earlier.index.union(now.index).sort_values():
+        if key not in now.index:
+            rows.append({**dict(zip(SEED_KEY, key)), **earlier.loc[key].to_dict(),
+                         "first_rank": 0})
+            continue
+        n = now.loc[key]
+        if key not in earlier.index or n["first_rank"] < earlier.loc[key, "rates_run"]:
+            rows.append({**dict(zip(SEED_KEY, key)), **n.to_dict()})
+            continue
+        e = earlier.loc[key]
+        budget = int(max(e["budget"], n["budget"]))
+        best = e if e["solved"] and (not n["solved"] or e["steps"] <= n["steps"]) else n
+        row = dict(zip(SEED_KEY, key), rates_run=int(e["rates_run"] + n["rates_run"]),
+                   first_rank=0, budget=budget, budget_epochs=epochs_from_steps(budget),
+                   best_val=float(max(e["best_val"], n["best_val"])))
+        if best["solved"]:
+            row |= dict(solved=True, steps=int(best["steps"]), lr=float(best["lr"]),
+                        epochs=int(best["epochs"]))
+        else:
+            row |= dict(solved=False, steps=budget, lr=float("nan"),
+                        epochs=epochs_from_steps(budget))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "first_rank"])
+
+
+def earlier_cut(earlier: pd.DataFrame, key: tuple, wave: int, budget: int) -> int | None:
+    """For the run of rate ``RATES[wave]`` of one (problem, T, model, seed): None when the
+    earlier table's row covers that rate, else its budget, cut (the authors' abandoning) to the
+    steps with which the earlier rates solved it."""
+    rows = earlier[(earlier[SEED_KEY] == pd.Series(key, index=SEED_KEY)).all(axis=1)]
+    if not len(rows):
+        return int(budget)
+    row = rows.iloc[0]
+    if wave < row["rates_run"]:
+        return None
+    return int(min(budget, row["steps"])) if row["solved"] else int(budget)
 
 
 def abandon_budget(earlier: pd.DataFrame, budget: int) -> int:
@@ -186,10 +261,11 @@ def format_ours(c: pd.Series) -> str:
     return text
 
 
-def paper_table(runs: pd.DataFrame, lengths: tuple[int, ...] = PAPER_LENGTHS) -> pd.DataFrame:
+def paper_table(runs: pd.DataFrame, lengths: tuple[int, ...] = PAPER_LENGTHS,
+                earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows problem x T0; per model our cell, the paper's value and whether they agree
-    ("not run" where we have no runs)."""
-    cells = cell_summary(best_per_seed(runs)).set_index(["problem", "T", "model"])
+    ("not run" where we have no runs); ``earlier`` as in ``best_per_seed``."""
+    cells = cell_summary(best_per_seed(runs, earlier)).set_index(["problem", "T", "model"])
     rows = []
     for problem in PROBLEMS.values():
         for T in lengths:
@@ -247,6 +323,22 @@ def variable_markdown(df: pd.DataFrame) -> str:
     return to_markdown(out).rstrip()
 
 
+def rate_cells(runs: pd.DataFrame, earlier_rates: Path | None) -> pd.DataFrame:
+    """Every rate's cell of the fixed-length runs, plus an earlier table's rate cells (its
+    FILE.csv) that the runs here do not have."""
+    fixed = runs[~is_variable(runs)] if len(runs) else runs
+    cells = cell_results(fixed, PAPER_MODELS) if has_paper_runs(runs) else pd.DataFrame(
+        columns=COLUMNS)
+    if earlier_rates is None or not earlier_rates.exists():
+        return cells
+    old = pd.read_csv(earlier_rates)
+    key = ["problem", "T", "model", "lr"]
+    here = set(map(tuple, cells[key].itertuples(index=False)))
+    old = old[[tuple(k) not in here for k in old[key].itertuples(index=False)]]
+    both = pd.concat([df for df in (cells, old) if len(df)], ignore_index=True)
+    return both.sort_values(key, kind="stable").reset_index(drop=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m project.analysis.raffel_table", description=__doc__)
     p.add_argument("runs", type=Path, help="folder of finished runs (searched recursively)")
@@ -254,21 +346,28 @@ def main(argv: list[str] | None = None) -> int:
                    "variable-length table to FILE_variable.md, every rate's cell to FILE.csv, "
                    "every seed's best to FILE_seeds.csv)")
     p.add_argument("--lengths", default=",".join(map(str, PAPER_LENGTHS)),
-                   help="T0 rows to show (default: the paper's six)")
+                   help="T0 rows to show (default: the paper's six; T0s of --earlier added)")
+    p.add_argument("--earlier", type=Path, help="an earlier table's FILE_seeds.csv: its seeds "
+                   "join the runs here (its FILE.csv, beside it, the rate cells)")
     args = p.parse_args(argv)
     try:
-        runs = load_local_runs(args.runs)
-        if runs.empty:
+        earlier = load_earlier(args.earlier) if args.earlier else None
+        runs = load_local_runs(args.runs) if args.runs.exists() or earlier is None \
+            else pd.DataFrame()
+        if runs.empty and earlier is None:
             raise ValueError(f"no finished runs under {args.runs}")
-        lengths = tuple(int(t) for t in args.lengths.split(","))
-        has_fixed = bool((~is_variable(runs) & runs["model"].isin(PAPER_MODELS)
-                          & runs["task"].isin(PROBLEMS)).any())
-        fixed = to_markdown(paper_table(runs, lengths)).rstrip() if has_fixed else ""
-        variable = variable_results(runs)
+        lengths = {int(t) for t in args.lengths.split(",")}
+        lengths = tuple(sorted(lengths | (set(earlier["T"]) if earlier is not None else set())))
+        has_fixed = has_paper_runs(runs) or (earlier is not None and len(earlier) > 0)
+        fixed = to_markdown(paper_table(runs, lengths, earlier)).rstrip() if has_fixed else ""
+        variable = variable_results(runs) if len(runs) else pd.DataFrame()
         variable = variable_markdown(variable) if not variable.empty else ""
         if not fixed and not variable:
             raise ValueError(f"no Raffel & Ellis runs (attention_tanh, baseline on adding or "
                              f"multiply) under {args.runs}")
+        earlier_rates = (args.earlier.with_name(args.earlier.name.replace("_seeds.csv", ".csv"))
+                         if args.earlier and args.earlier.name.endswith("_seeds.csv") else None)
+        rates = rate_cells(runs, earlier_rates) if has_fixed else None
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -282,10 +381,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 path.unlink(missing_ok=True)
         if fixed:
-            cell_results(runs[~is_variable(runs)], PAPER_MODELS).to_csv(
-                args.out.with_suffix(".csv"), index=False)
-            best_per_seed(runs).to_csv(args.out.with_name(args.out.stem + "_seeds.csv"),
-                                       index=False)
+            rates.to_csv(args.out.with_suffix(".csv"), index=False)
+            best_per_seed(runs, earlier).to_csv(args.out.with_name(args.out.stem + "_seeds.csv"),
+                                                index=False)
     return 0
 
 

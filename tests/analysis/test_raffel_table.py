@@ -182,6 +182,68 @@ def test_variable_results_take_the_best_rate_by_median_validation_accuracy():
     assert att["paper"] == 0.999 and res.loc[("add", "mean"), "paper"] == 0.774
 
 
+def earlier_row(seed, rates_run, steps=None, lr=math.nan, best=1.0, budget=10000):
+    """A row of an earlier table's FILE_seeds.csv (T0 1000, add, attention)."""
+    solved = steps is not None
+    return dict(problem="add", T=1000, model="attention", seed=seed, rates_run=rates_run,
+                budget=budget, budget_epochs=budget // 1000, best_val=best, solved=solved,
+                steps=steps if solved else budget, lr=lr,
+                epochs=math.ceil((steps if solved else budget) / 1000))
+
+
+def test_earlier_rows_join_the_later_rates_and_give_way_to_reruns():
+    earlier = pd.DataFrame([
+        earlier_row(0, 2, 5400, 3e-3),             # joined with 1e-3 (5000) and 3e-4 (no)
+        earlier_row(1, 2, best=0.98),              # joined with an unsolved 1e-3 (0.99)
+        earlier_row(2, 2, 1000, 1e-2),             # no runs here: kept as it is
+        earlier_row(4, 2, 800, 1e-2),              # rerun from 1e-2 here: replaced
+        earlier_row(5, 2, 3000, 3e-3),             # tie with 1e-3: the earlier rate wins
+    ])
+    runs = pd.DataFrame([
+        run(lr=1e-3, T=1000, seed=0, steps=5000, reached=True, budget=5400),
+        run(lr=3e-4, T=1000, seed=0, steps=5000, budget=5000, best=0.9),
+        run(lr=1e-3, T=1000, seed=1, best=0.99),
+        run(lr=1e-2, T=1000, seed=4, steps=900, reached=True),
+        run(lr=1e-3, T=1000, seed=5, steps=3000, reached=True, budget=3000),
+    ])
+    best = rt.best_per_seed(runs, earlier).set_index("seed")
+    assert list(best.index) == [0, 1, 2, 4, 5]
+    cols = ["rates_run", "solved", "steps", "lr", "epochs", "best_val", "budget"]
+    assert best.loc[0, cols].tolist() == [4, True, 5000, 1e-3, 5, 1.0, 10000]
+    assert best.loc[1, ["rates_run", "solved", "steps", "epochs", "best_val"]].tolist() == \
+        [3, False, 10000, 10, 0.99]
+    assert best.loc[2, cols].tolist() == [2, True, 1000, 1e-2, 1, 1.0, 10000]
+    assert best.loc[4, ["rates_run", "steps", "lr"]].tolist() == [1, 900, 1e-2]
+    assert best.loc[5, ["rates_run", "steps", "lr"]].tolist() == [3, 3000, 3e-3]
+
+
+def test_splitting_the_rates_between_an_earlier_table_and_runs_changes_nothing():
+    """The best over all four rates' runs equals the best of the first r rates' per-seed
+    rows joined with the runs of the other rates, for every split r."""
+    rng = random.Random(1)
+    for _ in range(100):
+        steps = [rng.choice([None, *range(100, 10001, 100)]) for _ in rt.RATES]
+        rows = [run(lr=lr, T=1000, seed=0, steps=s or 10000, reached=s is not None,
+                    best=1.0 if s else rng.random())
+                for lr, s in zip(rt.RATES, steps)]
+        whole = rt.best_per_seed(pd.DataFrame(rows))
+        for r in range(1, len(rt.RATES)):
+            earlier = rt.best_per_seed(pd.DataFrame(rows[:r]))
+            joined = rt.best_per_seed(pd.DataFrame(rows[r:]), earlier)
+            pd.testing.assert_frame_equal(joined, whole, check_dtype=False, obj=str(steps))
+
+
+def test_earlier_cut_skips_covered_rates_and_cuts_the_rest():
+    earlier = pd.DataFrame([earlier_row(0, 2, 5400, 3e-3), earlier_row(1, 2)])
+    key = ("add", 1000, "attention", 0)
+    assert rt.earlier_cut(earlier, key, 0, 10000) is None  # 1e-2 and 3e-3 ran before
+    assert rt.earlier_cut(earlier, key, 1, 10000) is None
+    assert rt.earlier_cut(earlier, key, 2, 10000) == 5400  # solved there at 5400
+    assert rt.earlier_cut(earlier, key, 3, 3000) == 3000   # never more than the budget
+    assert rt.earlier_cut(earlier, ("add", 1000, "attention", 1), 2, 10000) == 10000
+    assert rt.earlier_cut(earlier, ("add", 1000, "mean", 0), 0, 10000) == 10000  # not there
+
+
 def test_cli_writes_the_tables_and_csvs(tmp_path):
     from project import run_folder
 
@@ -207,6 +269,15 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
     assert not (tmp_path / "t_variable.md").exists()
     assert rt.main([str(tmp_path / "empty")]) == 2
+
+    # the same table from its per-seed and rate CSVs alone (the runs gone), and beside a run
+    again = tmp_path / "again" / "t.md"
+    assert rt.main([str(tmp_path / "gone"), "--earlier", str(tmp_path / "t_seeds.csv"),
+                    "--out", str(again), "--lengths", "100"]) == 0
+    assert again.read_text() == text
+    for name in ("t.csv", "t_seeds.csv"):
+        assert (again.parent / name).read_text() == (tmp_path / name).read_text()
+    assert rt.main([str(tmp_path / "runs"), "--earlier", str(tmp_path / "t.md")]) == 2
 
 
 # -- the protocol as configuration --------------------------------------------------------------

@@ -119,6 +119,15 @@ def rate_rank(lr: float) -> int:
     return next((i for i, r in enumerate(RATES) if math.isclose(lr, r)), len(RATES))
 
 
+def outcome(solved_by: tuple[int, float] | None, budget: int) -> dict:
+    """A seed's statistic from ``(steps, rate)`` of the run that solved it first, or
+    unsolved (falsy ``solved_by``: censored at ``budget``)."""
+    if not solved_by:
+        return dict(solved=False, steps=budget, lr=float("nan"), epochs=epochs_from_steps(budget))
+    steps, lr = solved_by
+    return dict(solved=True, steps=int(steps), lr=float(lr), epochs=epochs_from_steps(steps))
+
+
 def best_per_seed(runs: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per (problem, T, model, seed) the paper's statistic: the fewest steps any rate needed
     (ties: the earlier rate in the authors' order), that rate, epochs; unsolved when no rate
@@ -134,14 +143,8 @@ def best_per_seed(runs: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd
         row = dict(zip(SEED_KEY, key), rates_run=len(g), first_rank=int(g["rank"].min()),
                    budget=budget, budget_epochs=epochs_from_steps(budget),
                    best_val=float(g["best_val"].max()))
-        if len(solved):
-            best = solved.iloc[0]
-            row |= dict(solved=True, steps=int(best["steps_to_target"]), lr=float(best["lr"]),
-                        epochs=epochs_from_steps(best["steps_to_target"]))
-        else:
-            row |= dict(solved=False, steps=budget, lr=float("nan"),
-                        epochs=epochs_from_steps(budget))
-        rows.append(row)
+        best = (solved.iloc[0]["steps_to_target"], solved.iloc[0]["lr"]) if len(solved) else None
+        rows.append(row | outcome(best, budget))
     now = pd.DataFrame(rows, columns=[*SEED_COLUMNS, "first_rank"])
     if earlier is not None:
         now = with_earlier(now, earlier)
@@ -181,13 +184,8 @@ def with_earlier(now: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(SEED_KEY, key), rates_run=int(e["rates_run"] + n["rates_run"]),
                    first_rank=0, budget=budget, budget_epochs=epochs_from_steps(budget),
                    best_val=float(max(e["best_val"], n["best_val"])))
-        if best["solved"]:
-            row |= dict(solved=True, steps=int(best["steps"]), lr=float(best["lr"]),
-                        epochs=int(best["epochs"]))
-        else:
-            row |= dict(solved=False, steps=budget, lr=float("nan"),
-                        epochs=epochs_from_steps(budget))
-        rows.append(row)
+        rows.append(row | outcome((best["steps"], best["lr"]) if best["solved"] else None,
+                                  budget))
     return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "first_rank"])
 
 

@@ -88,13 +88,20 @@ def updates_per_batch(t: DictConfig, resumed: int | None = None) -> int:
     """Optimizer updates per Lightning training batch: ``trainer.updates_per_batch`` reduced
     to its largest divisor that divides the run's step grid (evaluations, the last step,
     periodic checkpoints, logging), so that every one of those falls on a batch's end; a
-    resumed run keeps the count its checkpoint was written with (``resumed``)."""
+    resumed run keeps the count its checkpoint was written with (``resumed``), and refuses a
+    step grid (changed since, e.g. ``trainer.checkpoint_every_n_steps``) that count misses."""
+    grid = {"val_every_n_steps": t.val_every_n_steps, "max_steps": t.max_steps,
+            "checkpoint_every_n_steps": t.checkpoint_every_n_steps,
+            "log_every_n_steps": t.log_every_n_steps}
+    grid = {key: int(every) for key, every in grid.items() if every}
     if resumed is not None:
+        for key, every in grid.items():
+            if every % resumed:
+                raise ValueError(f"trainer.{key}={every}: the checkpoint being resumed makes "
+                                 f"{resumed} updates per batch, and {every} is not a multiple "
+                                 f"of it; resume with a multiple of {resumed}")
         return resumed
-    k = math.gcd(int(t.updates_per_batch), int(t.val_every_n_steps), int(t.max_steps))
-    for every in (t.checkpoint_every_n_steps, t.log_every_n_steps):
-        k = math.gcd(k, int(every)) if every else k
-    return k
+    return math.gcd(int(t.updates_per_batch), *grid.values())
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -42,6 +42,16 @@ def test_updates_per_batch_is_the_largest_divisor_on_the_step_grid(configured, g
     assert updates_per_batch(t, resumed=1) == 1  # a resumed run keeps its checkpoint's count
 
 
+def test_a_resumed_run_refuses_a_step_grid_its_checkpoints_count_misses():
+    t = OmegaConf.create({"updates_per_batch": 25, "val_every_n_steps": 50, "max_steps": 1000,
+                          "checkpoint_every_n_steps": 0, "log_every_n_steps": 100})
+    assert updates_per_batch(t, resumed=25) == 25
+    t.checkpoint_every_n_steps = 30  # changed on resume: 30 is not a multiple of 25
+    with pytest.raises(ValueError, match="trainer.checkpoint_every_n_steps=30: .* 25 updates"):
+        updates_per_batch(t, resumed=25)
+    assert updates_per_batch(t, resumed=5) == 5
+
+
 def test_grouped_updates_are_the_updates_of_one_per_batch(tmp_path, tiny_adding):
     """Curves (train loss included), final weights and test figures are bitwise equal."""
     runs = {}

@@ -16,9 +16,11 @@
 #            --variable-only   only that experiment   --variable-seeds 0 (default)
 #            --no-abandon (every rate runs its full budget)  --workers N (default 2)
 #            --out DIR  --table FILE  --no-doc (do not write docs/results.md)
-#            --earlier DIR (an earlier table's folder, e.g. docs/results/raffel2016: its
-#                         per-seed rows stand for runs no longer on disk; the rates they cover
-#                         are not run again, and its invocations.log heads the list)
+#            --earlier DIR (a snapshot of an earlier table, e.g.
+#                         docs/results/raffel2016/earlier_2026-11-28: its per-seed, per-rate
+#                         and variable-length CSVs stand for runs no longer on disk; the rates
+#                         they cover are not run again, and its invocations.log heads the list;
+#                         never docs/results/raffel2016 itself, which the table rewrites)
 #            --no-run (train nothing: the table and docs from the runs in --out)
 #            --dry-run (list each rate's runs still to do, with their budgets; train nothing)
 #
@@ -67,7 +69,7 @@ while [[ $# -gt 0 ]]; do
     --no-doc) doc=0; shift ;;
     --no-run) train=0; shift ;;
     --dry-run) dry=1; doc=0; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +81,9 @@ earlier_seeds=""
 if [[ -n $earlier ]]; then
   earlier_seeds=$earlier/table_raffel2016_seeds.csv
   [[ -f $earlier_seeds ]] || { echo "error: --earlier $earlier: no $earlier_seeds" >&2; exit 2; }
+  if [[ $(realpath "$earlier") == $(realpath docs/results/raffel2016) ]]; then
+    echo "error: --earlier $earlier: this invocation rewrites that folder; give a snapshot of it (e.g. docs/results/raffel2016/earlier_2026-11-28)" >&2; exit 2
+  fi
 fi
 table=${table:-$out/table_raffel2016.md}
 gpu=""
@@ -210,7 +215,7 @@ echo "table: $table; took ${took}s"
 # docs/results.md, section "## Raffel & Ellis 2016, Table 1" (only that section is touched)
 mkdir -p docs/results/raffel2016
 cp "$table" docs/results/raffel2016/
-for f in "${table%.md}.csv" "${table%.md}_seeds.csv"; do [[ -f $f ]] && cp "$f" docs/results/raffel2016/; done
+for f in "${table%.md}.csv" "${table%.md}_seeds.csv" "${table%.md}_variable.csv"; do [[ -f $f ]] && cp "$f" docs/results/raffel2016/; done
 # the invocations: the earlier table's, then this folder's lines it does not have yet
 log=$(mktemp)
 [[ -n $earlier && -f $earlier/invocations.log ]] && cat "$earlier/invocations.log" > "$log"
@@ -221,7 +226,7 @@ fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.
 {
   echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -c 'import torch; print(torch.__version__)'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
-  echo "Runs: $(find "$out" -name summary.json 2>/dev/null | wc -l) finished in \`$out\`$([[ -n $earlier_seeds ]] && echo ", and the per-seed results of $(( $(wc -l < "$earlier_seeds") - 1 )) earlier (problem, T0, model, seed) in \`$earlier_seeds\` for the rates they cover (those runs are no longer on disk)"); problems $problems; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
+  echo "Runs: $(find "$out" -name summary.json 2>/dev/null | wc -l) finished in \`$out\`$([[ -n $earlier_seeds ]] && echo ", and the per-seed results of $(( $(wc -l < "$earlier_seeds") - 1 )) earlier (problem, T0, model, seed), for the rates they cover, and the variable-length rates from \`$earlier\` (runs no longer on disk: see its README)"); problems $problems; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
   if [[ -s $log ]]; then
     echo "Training invocations that made them ([invocations.log](results/raffel2016/invocations.log)):"
     echo

@@ -59,6 +59,8 @@ PAPER_TABLE1 = {
 PAPER_VARIABLE = {("add", "attention"): 0.999, ("multiply", "attention"): 0.994,
                   ("add", "mean"): 0.774, ("multiply", "mean"): 0.555}
 VARIABLE_KEY = "task.data.max_seq_len="
+VARIABLE_COLUMNS = ["problem", "model", "lr", "seeds", "solved", "best_val", "test_acc", "max_T",
+                    "budget_epochs", "paper"]
 COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget", "auc",
            "best_val"]
 SEED_KEY = ["problem", "T", "model", "seed"]
@@ -282,13 +284,13 @@ def paper_table(runs: pd.DataFrame, lengths: tuple[int, ...] = PAPER_LENGTHS,
     return pd.DataFrame(rows)
 
 
-def variable_results(runs: pd.DataFrame) -> pd.DataFrame:
-    """The variable-length runs: per (problem, model) the rate with the highest median best
-    validation accuracy, its median best and test accuracy, beside the paper's accuracy."""
+def variable_rates(runs: pd.DataFrame) -> pd.DataFrame:
+    """The variable-length runs, one row per (problem, model, rate): seeds, solved, median best
+    validation and test accuracy, the longest T, the budget, the paper's accuracy."""
     runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS)
-                & is_variable(runs)]
+                & is_variable(runs)] if len(runs) else runs
     if runs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=VARIABLE_COLUMNS)
     runs = runs.assign(problem=runs["task"].map(PROBLEMS), model=runs["model"].map(PAPER_MODELS),
                        lr=runs["hparams.lr"].astype(float))
     rows = []
@@ -302,8 +304,23 @@ def variable_results(runs: pd.DataFrame) -> pd.DataFrame:
                                   for o in s if str(o).startswith(VARIABLE_KEY)),
                      "budget_epochs": epochs_from_steps(int(g["budget_steps"].max())),
                      "paper": PAPER_VARIABLE[(problem, model)]})
-    df = pd.DataFrame(rows).sort_values(["problem", "model", "best_val", "lr"],
-                                        ascending=[True, True, False, False], kind="stable")
+    return pd.DataFrame(rows, columns=VARIABLE_COLUMNS)
+
+
+def variable_results(rates: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per (problem, model) the rate with the highest median best validation accuracy, from
+    ``variable_rates`` rows and an earlier table's (its FILE_variable.csv) where these lack
+    that (problem, model, rate)."""
+    if earlier is not None and len(earlier):
+        key = ["problem", "model", "lr"]
+        here = set(map(tuple, rates[key].itertuples(index=False)))
+        earlier = earlier[[tuple(k) not in here for k in earlier[key].itertuples(index=False)]]
+        rates = pd.concat([df for df in (rates, earlier[VARIABLE_COLUMNS]) if len(df)],
+                          ignore_index=True)
+    if rates.empty:
+        return rates
+    df = rates.sort_values(["problem", "model", "best_val", "lr"],
+                           ascending=[True, True, False, False], kind="stable")
     return df.groupby(["problem", "model"], sort=True).head(1).reset_index(drop=True)
 
 
@@ -319,6 +336,13 @@ def variable_markdown(df: pd.DataFrame) -> str:
     out.columns = ["problem", "model", "T", "epochs", "best rate", "solved (100%)",
                    "best val acc (median)", "test acc at best (median)", "paper acc"]
     return to_markdown(out).rstrip()
+
+
+def sibling(seeds_csv: Path, suffix: str) -> Path | None:
+    """The file beside an earlier table's ``FILE_seeds.csv`` named ``FILE`` + ``suffix``."""
+    if not seeds_csv.name.endswith("_seeds.csv"):
+        return None
+    return seeds_csv.with_name(seeds_csv.name[:-len("_seeds.csv")] + suffix)
 
 
 def rate_cells(runs: pd.DataFrame, earlier_rates: Path | None) -> pd.DataFrame:
@@ -346,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lengths", default=",".join(map(str, PAPER_LENGTHS)),
                    help="T0 rows to show (default: the paper's six; T0s of --earlier added)")
     p.add_argument("--earlier", type=Path, help="an earlier table's FILE_seeds.csv: its seeds "
-                   "join the runs here (its FILE.csv, beside it, the rate cells)")
+                   "join the runs here (its FILE.csv and FILE_variable.csv, beside it, the rate "
+                   "cells and the variable-length rates)")
     args = p.parse_args(argv)
     try:
         earlier = load_earlier(args.earlier) if args.earlier else None
@@ -358,13 +383,16 @@ def main(argv: list[str] | None = None) -> int:
         lengths = tuple(sorted(lengths | (set(earlier["T"]) if earlier is not None else set())))
         has_fixed = has_paper_runs(runs) or (earlier is not None and len(earlier) > 0)
         fixed = to_markdown(paper_table(runs, lengths, earlier)).rstrip() if has_fixed else ""
-        variable = variable_results(runs) if len(runs) else pd.DataFrame()
+        earlier_variable = (sibling(args.earlier, "_variable.csv")
+                            if args.earlier else None)
+        variable_rows = variable_rates(runs)
+        variable = variable_results(variable_rows, pd.read_csv(earlier_variable)
+                                    if earlier_variable and earlier_variable.exists() else None)
         variable = variable_markdown(variable) if not variable.empty else ""
         if not fixed and not variable:
             raise ValueError(f"no Raffel & Ellis runs (attention_tanh, baseline on adding or "
                              f"multiply) under {args.runs}")
-        earlier_rates = (args.earlier.with_name(args.earlier.name.replace("_seeds.csv", ".csv"))
-                         if args.earlier and args.earlier.name.endswith("_seeds.csv") else None)
+        earlier_rates = sibling(args.earlier, ".csv") if args.earlier else None
         rates = rate_cells(runs, earlier_rates) if has_fixed else None
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -378,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(text + "\n")
             else:
                 path.unlink(missing_ok=True)
+        if len(variable_rows):
+            variable_rows.to_csv(args.out.with_name(args.out.stem + "_variable.csv"), index=False)
         if fixed:
             rates.to_csv(args.out.with_suffix(".csv"), index=False)
             best_per_seed(runs, earlier).to_csv(args.out.with_name(args.out.stem + "_seeds.csv"),

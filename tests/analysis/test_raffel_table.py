@@ -175,11 +175,20 @@ def test_variable_results_take_the_best_rate_by_median_validation_accuracy():
         run(lr=1e-3, seed=2, best=0.60, test=0.50, setting=var),   # median 0.83: chosen
         run(model="baseline", lr=3e-3, best=0.5, test=0.45, setting=var),
         run(lr=1e-2, seed=0, best=1.0, reached=True, steps=100)])  # fixed length: left out
-    res = rt.variable_results(runs).set_index(["problem", "model"])
+    rates = rt.variable_rates(runs)
+    assert len(rates) == 3  # (attention, 1e-2), (attention, 1e-3), (mean, 3e-3)
+    res = rt.variable_results(rates).set_index(["problem", "model"])
     att = res.loc[("add", "attention")]
     assert (att["lr"], att["seeds"], att["max_T"], att["budget_epochs"]) == (1e-3, 3, 1000, 10)
     assert att["best_val"] == pytest.approx(0.83) and att["test_acc"] == pytest.approx(0.80)
     assert att["paper"] == 0.999 and res.loc[("add", "mean"), "paper"] == 0.774
+    # an earlier table's rates join where these runs lack that (problem, model, rate): its
+    # 3e-4 (0.9) wins for attention; its 1e-3 row is replaced by the runs' (0.83, not 0.99)
+    earlier = pd.DataFrame([dict(rates.iloc[0]) | dict(lr=3e-4, best_val=0.9, seeds=1),
+                            dict(rates.iloc[0]) | dict(lr=1e-3, best_val=0.99, seeds=1)])
+    res = rt.variable_results(rates, earlier).set_index(["problem", "model"])
+    assert res.loc[("add", "attention"), ["lr", "best_val", "seeds"]].tolist() == [3e-4, 0.9, 1]
+    assert res.loc[("add", "mean"), "lr"] == 3e-3
 
 
 def earlier_row(seed, rates_run, steps=None, lr=math.nan, best=1.0, budget=10000):

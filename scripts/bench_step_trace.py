@@ -42,14 +42,14 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
-from bench import raw_setup, step_batches  # noqa: E402
+from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 
 from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
-TASKS = {"sst2": ["task=sst2"], "adding": ["task=adding", "task.seq_len=500"]}
+TASKS = {task: overrides for task, (overrides, _) in BENCH_TASKS.items()}  # scripts/bench.py's
 PARTS = ("forward", "backward", "optimizer", "other", "step")
 WARMUP = 5  # updates: the first ones allocate Adam's state and warm the allocator
 clock = time.thread_time

@@ -170,15 +170,18 @@ def evaluated_steps(root: Path) -> int:
 
 @pytest.mark.slow
 def test_signalled_job_saves_last_ckpt_is_requeued_and_ends_as_if_uninterrupted(tmp_path):
+    # 3000 steps (a few seconds on an idle 2-core CPU, ~1 ms a step): long enough that the
+    # signal, sent once step 200 is evaluated, lands well before the end on fast machines too
+    # (300 steps ended before it there)
     overrides = ["task=italypower", "model=attention", "seed=0",
-                 "task.budget.max_steps=300", "task.budget.val_every_n_steps=25"]
+                 "task.budget.max_steps=3000", "task.budget.val_every_n_steps=100"]
     reference = start([sys.executable, "-m", "project.train", *overrides, *QUIET,
                        f"runs_root={tmp_path / 'reference'}"], tmp_path / "reference.log")
     jobs = tmp_path / "jobs"
     job = start(multirun_command(tmp_path / "requeued", jobs, overrides), tmp_path / "job.log")
     try:
         deadline = time.monotonic() + 240
-        while evaluated_steps(tmp_path / "requeued") < 3:  # steps 0, 25, 50 evaluated
+        while evaluated_steps(tmp_path / "requeued") < 3:  # steps 0, 100, 200 evaluated
             assert job.poll() is None and time.monotonic() < deadline, "job ended early"
             time.sleep(0.05)
         pid = job_process(jobs)
@@ -197,7 +200,7 @@ def test_signalled_job_saves_last_ckpt_is_requeued_and_ends_as_if_uninterrupted(
     assert "Received SIGTERM" in logs       # ... after the run took the signal as a SIGTERM
     saved = re.search(r"resume point \S+last\.ckpt \(step (\d+)\)", logs)
     assert saved, logs[-3000:]               # it saved last.ckpt at the step's end and stopped
-    assert 50 <= int(saved[1]) < 300
+    assert 200 <= int(saved[1]) < 3000
     assert "Requeued job" in logs
     assert "Restored all states from the checkpoint" in logs
     assert len(list(jobs.glob(".submitit/*/*_result.pkl"))) == 1

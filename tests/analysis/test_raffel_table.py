@@ -6,6 +6,8 @@ import itertools
 import json
 import math
 import random
+import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -341,3 +343,36 @@ def test_sweep_spec_composes_both_models_and_all_rates():
     runs = validate_runs(spec, expand(parse_spec(raw, spec.path)))
     assert sorted({r.identity.model for r in runs}) == ["attention_tanh", "baseline"]
     assert len({r.identity.setting for r in runs}) == 4  # one setting per rate: models paired
+
+
+# -- scripts/reproduce_raffel2016.sh --earlier ---------------------------------------------------
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "reproduce_raffel2016.sh"
+SNAPSHOT = "docs/results/raffel2016/earlier_2026-11-28"
+
+
+def test_the_script_refuses_the_folder_it_rewrites_as_earlier(tmp_path):
+    for earlier, message in (("docs/results/raffel2016", "rewrites that folder"),
+                             (str(tmp_path / "none"), "no " + str(tmp_path / "none"))):
+        out = subprocess.run([str(SCRIPT), "--earlier", earlier, "--dry-run"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+
+
+def test_the_script_plans_only_the_rates_the_snapshot_lacks(tmp_path):
+    """The snapshot of 2026-11-28 covers every rate of T0 50-500 and 1e-2, 3e-3 at T0 1000:
+    a dry run plans T0 = 1000's 1e-3 and 3e-4 only, cut at the steps the snapshot's seeds
+    needed (add attention seed 0: 5400; mean multiply, never solved: the full 10000)."""
+    out = subprocess.run([str(SCRIPT), "--profile", "cpu", "--earlier", SNAPSHOT, "--dry-run",
+                          "--out", str(tmp_path / "runs")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines.count("rate 0.01: all 60 runs covered by the earlier table") == 1
+    assert "rate 0.003: all 8 runs covered by the earlier table" in lines
+    planned = [line for line in lines if line.startswith("  ")]
+    assert len(planned) == 16 and all("task.seq_len=1000" in line for line in planned)
+    add_att_0 = [line for line in planned if line.strip().startswith("adding[")
+                 and "attention_tanh seed0" in line]
+    assert [line.rsplit("max_steps=", 1)[1] for line in add_att_0] == ["5400", "5400"]
+    mult_mean = [line for line in planned if "multiply[" in line and " baseline " in line]
+    assert {line.rsplit("max_steps=", 1)[1] for line in mult_mean} == {"10000"}

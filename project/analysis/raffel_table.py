@@ -99,16 +99,19 @@ def is_variable(runs: pd.DataFrame) -> pd.Series:
                                                                   else ())))
 
 
+def paper_mask(runs: pd.DataFrame) -> pd.Series:
+    """Which of ``runs`` are fixed-length adding/multiply runs of the paper's two models."""
+    return runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS) & ~is_variable(runs)
+
+
 def has_paper_runs(runs: pd.DataFrame) -> bool:
     """Whether ``runs`` holds a fixed-length adding/multiply run of the paper's models."""
-    return len(runs) > 0 and bool((runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS)
-                                   & ~is_variable(runs)).any())
+    return len(runs) > 0 and bool(paper_mask(runs).any())
 
 
 def paper_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Fixed-length adding/multiply runs of the paper's two models, with problem, T, model."""
-    keep = runs["task"].isin(PROBLEMS) & runs["model"].isin(PAPER_MODELS) & ~is_variable(runs)
-    runs = runs[keep]
+    runs = runs[paper_mask(runs)]
     if runs.empty:
         raise ValueError("no finished fixed-length adding/multiply runs of attention_tanh or "
                          "baseline (conf/sweep/raffel2016.yaml)")
@@ -311,12 +314,7 @@ def variable_results(rates: pd.DataFrame, earlier: pd.DataFrame | None = None) -
     """Per (problem, model) the rate with the highest median best validation accuracy, from
     ``variable_rates`` rows and an earlier table's (its FILE_variable.csv) where these lack
     that (problem, model, rate)."""
-    if earlier is not None and len(earlier):
-        key = ["problem", "model", "lr"]
-        here = set(map(tuple, rates[key].itertuples(index=False)))
-        earlier = earlier[[tuple(k) not in here for k in earlier[key].itertuples(index=False)]]
-        rates = pd.concat([df for df in (rates, earlier[VARIABLE_COLUMNS]) if len(df)],
-                          ignore_index=True)
+    rates = join_missing(rates, earlier, ["problem", "model", "lr"])
     if rates.empty:
         return rates
     df = rates.sort_values(["problem", "model", "best_val", "lr"],
@@ -345,19 +343,29 @@ def sibling(seeds_csv: Path, suffix: str) -> Path | None:
     return seeds_csv.with_name(seeds_csv.name[:-len("_seeds.csv")] + suffix)
 
 
-def rate_cells(runs: pd.DataFrame, earlier_rates: Path | None) -> pd.DataFrame:
+def join_missing(here: pd.DataFrame, earlier: pd.DataFrame | None,
+                 key: list[str]) -> pd.DataFrame:
+    """``here``, plus the rows of an earlier table whose ``key`` ``here`` does not have."""
+    if earlier is None or not len(earlier):
+        return here
+    have = set(map(tuple, here[key].itertuples(index=False)))
+    extra = earlier[[tuple(k) not in have for k in earlier[key].itertuples(index=False)]]
+    frames = [df for df in (here, extra[list(here.columns)]) if len(df)]
+    return pd.concat(frames, ignore_index=True) if frames else here
+
+
+def read_if_exists(path: Path | None) -> pd.DataFrame | None:
+    """The CSV at ``path``, or None where there is none."""
+    return pd.read_csv(path) if path is not None and path.exists() else None
+
+
+def rate_cells(runs: pd.DataFrame, earlier_rates: pd.DataFrame | None) -> pd.DataFrame:
     """Every rate's cell of the fixed-length runs, plus an earlier table's rate cells (its
     FILE.csv) that the runs here do not have."""
-    fixed = runs[~is_variable(runs)] if len(runs) else runs
-    cells = cell_results(fixed, PAPER_MODELS) if has_paper_runs(runs) else pd.DataFrame(
-        columns=COLUMNS)
-    if earlier_rates is None or not earlier_rates.exists():
-        return cells
-    old = pd.read_csv(earlier_rates)
     key = ["problem", "T", "model", "lr"]
-    here = set(map(tuple, cells[key].itertuples(index=False)))
-    old = old[[tuple(k) not in here for k in old[key].itertuples(index=False)]]
-    both = pd.concat([df for df in (cells, old) if len(df)], ignore_index=True)
+    cells = (cell_results(runs[~is_variable(runs)], PAPER_MODELS) if has_paper_runs(runs)
+             else pd.DataFrame(columns=COLUMNS))
+    both = join_missing(cells, earlier_rates, key)
     return both.sort_values(key, kind="stable").reset_index(drop=True)
 
 
@@ -383,17 +391,15 @@ def main(argv: list[str] | None = None) -> int:
         lengths = tuple(sorted(lengths | (set(earlier["T"]) if earlier is not None else set())))
         has_fixed = has_paper_runs(runs) or (earlier is not None and len(earlier) > 0)
         fixed = to_markdown(paper_table(runs, lengths, earlier)).rstrip() if has_fixed else ""
-        earlier_variable = (sibling(args.earlier, "_variable.csv")
-                            if args.earlier else None)
         variable_rows = variable_rates(runs)
-        variable = variable_results(variable_rows, pd.read_csv(earlier_variable)
-                                    if earlier_variable and earlier_variable.exists() else None)
+        variable = variable_results(variable_rows, read_if_exists(
+            sibling(args.earlier, "_variable.csv") if args.earlier else None))
         variable = variable_markdown(variable) if not variable.empty else ""
         if not fixed and not variable:
             raise ValueError(f"no Raffel & Ellis runs (attention_tanh, baseline on adding or "
                              f"multiply) under {args.runs}")
-        earlier_rates = sibling(args.earlier, ".csv") if args.earlier else None
-        rates = rate_cells(runs, earlier_rates) if has_fixed else None
+        rates = rate_cells(runs, read_if_exists(
+            sibling(args.earlier, ".csv") if args.earlier else None)) if has_fixed else None
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -223,6 +223,7 @@ log=$(mktemp)
 [[ -s $log ]] && cp "$log" docs/results/raffel2016/invocations.log
 body=$(mktemp)
 fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.md" 2>/dev/null)
+cost_table=$(cat "${table%.md}_cost.md" 2>/dev/null)
 {
   echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -c 'import torch; print(torch.__version__)'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
@@ -262,6 +263,14 @@ fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.
   echo "[1, L/2 - 1)); the addition problem follows the authors' code (values in [-1, 1], target"
   echo "0.5 + (X1 + X2)/4), where the paper's text says values in [0, 1] and their sum."
   echo
+  if [[ -n $cost_table ]]; then
+    echo "Training cost of the fixed-length runs whose folders were on disk for this table"
+    echo "(\`step_ms\`, \`train_s\` of every rate's cell in the CSV; the training clock leaves out"
+    echo "evaluations; cells taken from an earlier table's CSV without these columns are not counted):"
+    echo
+    echo "$cost_table"
+    echo
+  fi
   echo "### Variable length"
   echo
   if [[ -n $var_table ]]; then

@@ -62,19 +62,23 @@ VARIABLE_KEY = "task.data.max_seq_len="
 VARIABLE_COLUMNS = ["problem", "model", "lr", "seeds", "solved", "best_val", "test_acc", "max_T",
                     "budget_epochs", "paper"]
 COLUMNS = ["problem", "T", "model", "lr", "median_steps", "solved", "runs", "budget", "auc",
-           "best_val"]
+           "best_val", "step_ms", "train_s"]
 SEED_KEY = ["problem", "T", "model", "seed"]
 SEED_COLUMNS = [*SEED_KEY, "rates_run", "budget", "budget_epochs", "best_val", "solved", "steps",
                 "lr", "epochs"]
 
 
 def cell_results(runs: pd.DataFrame, models: dict[str, str] = RAFFEL_MODELS) -> pd.DataFrame:
-    """One row per (problem, T, model, lr): KM median batches to solve, solved, runs, budget;
-    ``models`` maps model config names to column labels."""
+    """One row per (problem, T, model, lr): KM median batches to solve, solved, runs, budget,
+    the runs' median training milliseconds per update (``step_ms``; the training clock, which
+    leaves out evaluations) and their summed training seconds (``train_s``); ``models`` maps model config names to column labels."""
     runs = runs[runs["task"].isin(PROBLEMS) & runs["model"].isin(models)]
     if runs.empty:
         raise ValueError(f"no finished adding/multiply runs of {' or '.join(models)}")
-    cells = rate_results(runs, ["task", "hparams.seq_len", "model"])
+    by = ["task", "hparams.seq_len", "model"]
+    cost = runs.groupby([*by, "hparams.lr"], sort=True).agg(
+        step_ms=("step_time_ms", "median"), train_s=("train_time_s", "sum")).reset_index()
+    cells = rate_results(runs, by).merge(cost.rename(columns={"hparams.lr": "lr"}), on=[*by, "lr"])
     cells["problem"] = cells["task"].map(PROBLEMS)
     cells["T"] = cells["hparams.seq_len"].astype(int)
     cells["model"] = cells["model"].map(models)
@@ -287,6 +291,20 @@ def paper_table(runs: pd.DataFrame, lengths: tuple[int, ...] = PAPER_LENGTHS,
     return pd.DataFrame(rows)
 
 
+def cost_markdown(rates: pd.DataFrame) -> str:
+    """Per T0 and model, the training cost of the rate cells that carry it (an earlier table's
+    may not): the range of their median milliseconds per update and the summed training time
+    of every run (all problems, rates and seeds)."""
+    kept = rates.dropna(subset=["step_ms", "train_s"])
+    if kept.empty:
+        return ""
+    rows = [{"T0": t, "model": m,
+             "ms per update": f"{g['step_ms'].min():.1f}-{g['step_ms'].max():.1f}",
+             "runs": int(g["runs"].sum()), "training s": f"{g['train_s'].sum():.0f}"}
+            for (t, m), g in kept.groupby(["T", "model"], sort=True)]
+    return to_markdown(pd.DataFrame(rows)).rstrip()
+
+
 def variable_rates(runs: pd.DataFrame) -> pd.DataFrame:
     """The variable-length runs, one row per (problem, model, rate): seeds, solved, median best
     validation and test accuracy, the longest T, the budget, the paper's accuracy."""
@@ -345,12 +363,13 @@ def sibling(seeds_csv: Path, suffix: str) -> Path | None:
 
 def join_missing(here: pd.DataFrame, earlier: pd.DataFrame | None,
                  key: list[str]) -> pd.DataFrame:
-    """``here``, plus the rows of an earlier table whose ``key`` ``here`` does not have."""
+    """``here``, plus the rows of an earlier table whose ``key`` ``here`` does not have (a
+    column the earlier table lacks is empty in its rows)."""
     if earlier is None or not len(earlier):
         return here
     have = set(map(tuple, here[key].itertuples(index=False)))
     extra = earlier[[tuple(k) not in have for k in earlier[key].itertuples(index=False)]]
-    frames = [df for df in (here, extra[list(here.columns)]) if len(df)]
+    frames = [df for df in (here, extra.reindex(columns=here.columns)) if len(df)]
     return pd.concat(frames, ignore_index=True) if frames else here
 
 
@@ -374,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("runs", type=Path, help="folder of finished runs (searched recursively)")
     p.add_argument("--out", type=Path, help="also write the table here (FILE.md; the "
                    "variable-length table to FILE_variable.md, every rate's cell to FILE.csv, "
-                   "every seed's best to FILE_seeds.csv)")
+                   "every seed's best to FILE_seeds.csv, the training cost to FILE_cost.md)")
     p.add_argument("--lengths", default=",".join(map(str, PAPER_LENGTHS)),
                    help="T0 rows to show (default: the paper's six; T0s of --earlier added)")
     p.add_argument("--earlier", type=Path, help="an earlier table's FILE_seeds.csv: its seeds "
@@ -414,6 +433,12 @@ def main(argv: list[str] | None = None) -> int:
                 path.unlink(missing_ok=True)
         if len(variable_rows):
             variable_rows.to_csv(args.out.with_name(args.out.stem + "_variable.csv"), index=False)
+        cost = cost_markdown(rates) if fixed else ""
+        cost_path = args.out.with_name(args.out.stem + "_cost.md")
+        if cost:
+            cost_path.write_text(cost + "\n")
+        else:
+            cost_path.unlink(missing_ok=True)
         if fixed:
             rates.to_csv(args.out.with_suffix(".csv"), index=False)
             best_per_seed(runs, earlier).to_csv(args.out.with_name(args.out.stem + "_seeds.csv"),

@@ -22,6 +22,7 @@ def run(task="adding", model="attention_tanh", lr=1e-2, T=50, seed=0, steps=1000
         reached=False, budget=10000, best=0.5, setting=FIXED, test=None):
     summary = {"task": task, "model": model, "seed": seed, "steps_to_target": steps,
                "reached": reached, "budget_steps": budget, "best_val": best, "auc": 0.5,
+               "step_time_ms": 10.0, "train_time_s": steps / 100,
                "hparams": {"lr": lr, "seq_len": T},
                "test_metrics": {"test/acc": test} if test is not None else None}
     row = flatten_summary(summary)
@@ -268,6 +269,7 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
             "task": r["task"], "model": r["model"], "seed": r["seed"],
             "steps_to_target": r["steps"], "reached": r["reached"], "budget_steps": 10000,
             "best_val": 1.0 if r["reached"] else 0.5, "auc": 0.5,
+            "step_time_ms": 10.0 + i, "train_time_s": 100.0 * i,
             "setting_overrides": list(FIXED), "variant_overrides": [],
             "hparams": {"lr": r["lr"], "seq_len": 100}})
     out = tmp_path / "t.md"
@@ -276,7 +278,15 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     # 1200 updates -> 2 epochs, both seeds, rate 3e-3; the paper: 1 and 1 (within one epoch)
     cell = "2 [2], 2/2, lr 0.003 x2, only 2 of 4 rates run"
     assert f"| add | 100 | {cell} | 1 | yes | {cell} | 1 | yes |" in text
-    assert len(pd.read_csv(tmp_path / "t.csv")) == 4  # 2 models x 2 rates
+    rates = pd.read_csv(tmp_path / "t.csv")
+    assert len(rates) == 4  # 2 models x 2 rates
+    # runs i = 0..7 in (model, seed, rate) order: attention at 3e-3 are i = 1 and 3
+    cell = rates[(rates["model"] == "attention") & (rates["lr"] == 3e-3)].iloc[0]
+    assert (cell["step_ms"], cell["train_s"]) == (12.0, 400.0)  # median(11, 13), 100 + 300
+    # the range over rate cells of their median ms: attention 1e-2 median(10, 12) = 11, 3e-3
+    # 12, runs i = 0..3 trained 0+100+200+300 s; mean (i = 4..7) 15 and 16, 2200 s
+    assert "| 100 | attention | 11.0-12.0 | 4 | 600 |" in (tmp_path / "t_cost.md").read_text()
+    assert "| 100 | mean | 15.0-16.0 | 4 | 2200 |" in (tmp_path / "t_cost.md").read_text()
     assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
     assert not (tmp_path / "t_variable.md").exists()
     assert rt.main([str(tmp_path / "empty")]) == 2
@@ -286,7 +296,7 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     assert rt.main([str(tmp_path / "gone"), "--earlier", str(tmp_path / "t_seeds.csv"),
                     "--out", str(again), "--lengths", "100"]) == 0
     assert again.read_text() == text
-    for name in ("t.csv", "t_seeds.csv"):
+    for name in ("t.csv", "t_seeds.csv", "t_cost.md"):
         assert (again.parent / name).read_text() == (tmp_path / name).read_text()
     assert rt.main([str(tmp_path / "runs"), "--earlier", str(tmp_path / "t.md")]) == 2
 

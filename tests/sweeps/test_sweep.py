@@ -219,6 +219,7 @@ def fake_run(task, model, lr, T, seed, steps, reached, budget=1000, best=1.0, au
     return {**flatten_summary({"task": task, "model": model, "seed": seed, "cell": "",
                                "steps_to_target": steps, "reached": reached,
                                "budget_steps": budget, "best_val": best, "auc": auc,
+                               "step_time_ms": 1.0, "train_time_s": steps / 1000,
                                "hparams": {"lr": lr, "seq_len": T}}), "run_dir": ""}
 
 

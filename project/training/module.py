@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 from torch import nn
@@ -57,13 +59,16 @@ class PoolingTaskModule(L.LightningModule):
             loops["epoch_loop.manual_optimization.optim_step_progress"] = {
                 key: dict(auto["optimizer"]["step"][key]) for key in ("total", "current")}
 
-    def reseed(self) -> None:
-        """Reseed per step: dropout at step k depends on (seed, k) alone, so resume is exact.
+    def step_seeds(self, n: int) -> list[int]:
+        """The dropout seeds of the next ``n`` updates, ``derived_seed(seed, step, 1)``: dropout
+        at step k depends on (seed, k) alone, so resume is exact. A group computes its seeds
+        together: one at a time, between a large model's passes, each ran cache-cold
+        (~0.1 ms an update on SST-2; ``scripts/bench_step_segments.py``)."""
+        return [derived_seed(self.hparams.seed, self.global_step + i, 1) for i in range(n)]
 
-        Only the generators in use are seeded: ``torch.manual_seed`` would also touch every
-        lazy accelerator backend, which costs about 0.7 ms a step on CPU.
-        """
-        seed = derived_seed(self.hparams.seed, self.global_step, 1)
+    def reseed(self, seed: int) -> None:
+        """Seed the generators in use. ``torch.manual_seed`` would also touch every lazy
+        accelerator backend, which costs about 0.7 ms a step on CPU."""
         torch.default_generator.manual_seed(seed)
         if self.device.type == "cuda":
             torch.cuda.manual_seed(seed)
@@ -73,10 +78,10 @@ class PoolingTaskModule(L.LightningModule):
         serves consecutive steps' batches together, so Lightning's per-batch cost is paid once
         per group). Each update is exactly the one a group of one would make."""
         optimizer, scheduler = self.optimizers(), self.lr_schedulers()
-        for batch in group:
-            self.reseed()
+        for batch, seed in zip(group, self.step_seeds(len(group))):
+            self.reseed(seed)
             loss = self._loss(self(batch), batch["y"])
-            if not torch.isfinite(loss):
+            if not math.isfinite(loss.item()):  # one read; torch.isfinite costs ~30 us on CPU
                 self.diverged = True
                 self.trainer.should_stop = True
                 return

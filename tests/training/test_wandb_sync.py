@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,9 @@ def test_resumed_offline_run_is_uploaded_by_one_command_naming_every_segment(tmp
     run_dir = tmp_path / "adding/attention/seed0"
     (run_dir / "wandb").mkdir(parents=True)
     for start in (0, 2):  # first job, then the requeued job resuming the same run id
+        # W&B names a segment's folder by its start time in whole seconds: a requeued job
+        # starts seconds later, so keep two quick segments out of the same second
+        time.sleep(1.1 * (start > 0))
         subprocess.run([sys.executable, "-c", SEGMENT, str(run_dir), "res12345", str(start)],
                        env=ENV, check=True, timeout=120, stdin=subprocess.DEVNULL,
                        capture_output=True)

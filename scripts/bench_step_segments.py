@@ -32,9 +32,9 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-import lightning as L  # noqa: E402
 from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
-from bench_step_trace import clock, marked_network  # noqa: E402
+from bench_step_trace import (StepMarks, clock, marked_network, marked_optimizer,  # noqa: E402
+                              trainer_callback)
 from doc_sections import write_section  # noqa: E402
 from lightning.pytorch.core.optimizer import LightningOptimizer  # noqa: E402
 
@@ -69,55 +69,32 @@ def wrapped(fn, marks: list, before: str | None, after: str | None):
     return call
 
 
-class SegmentMarks(L.Callback):
-    """Marks the module's calls (instance wrappers) and Lightning's backward/step hooks."""
-
-    def __init__(self, marks: list):
-        self.marks = marks
+class SegmentMarks(StepMarks):
+    """``StepMarks``, plus marks around the module's calls (instance wrappers)."""
 
     def on_fit_start(self, trainer, module):
+        super().on_fit_start(trainer, module)
         marks = self.marks
-        marked_network(module.network, marks)
         module.reseed = wrapped(module.reseed, marks, "top", None)
         module._loss = wrapped(module._loss, marks, None, "loss1")
         module.manual_backward = wrapped(module.manual_backward, marks, "mb0", "mb1")
         optimizer = module.optimizers()
         optimizer.zero_grad = wrapped(optimizer.zero_grad, marks, "zg0", "zg1")
-        for opt in trainer.optimizers:
-            opt.register_step_post_hook(lambda *_: marks.append(("opt1", clock())))
-
-    def on_before_backward(self, trainer, module, loss):
-        self.marks.append(("bw0", clock()))
-
-    def on_after_backward(self, trainer, module):
-        self.marks.append(("bw1", clock()))
-
-    def on_before_optimizer_step(self, trainer, module, optimizer):
-        self.marks.append(("opt0", clock()))
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        self.marks.append(("end", clock()))
 
 
 def suite_segments(overrides: list[str], model: str, steps: int) -> dict[str, float]:
     marks: list = []
-    init, step = L.Trainer.__init__, LightningOptimizer.step
-
-    def with_marks(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", []),
-                                                     SegmentMarks(marks)]})
-
-    L.Trainer.__init__ = with_marks
+    step = LightningOptimizer.step
     LightningOptimizer.step = wrapped(step, marks, "st0", "st1")
     try:
-        with tempfile.TemporaryDirectory() as d:
+        with trainer_callback(SegmentMarks(marks)), tempfile.TemporaryDirectory() as d:
             train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
                                  f"task.budget.val_every_n_steps={steps}",
                                  "task.stop_at_target=false", "trainer.num_threads=1",
                                  f"trainer.updates_per_batch={PER_BATCH}",
                                  "trainer.enable_progress_bar=false"], d))
     finally:
-        L.Trainer.__init__, LightningOptimizer.step = init, step
+        LightningOptimizer.step = step
     return segments(marks)
 
 
@@ -125,7 +102,7 @@ def raw_segments(overrides: list[str], model: str, steps: int) -> dict[str, floa
     dm, net, opt, loss_fn, classify = raw_setup(overrides, model)
     marks: list = []
     marked_network(net, marks)
-    opt.register_step_post_hook(lambda *_: marks.append(("opt1", clock())))
+    marked_optimizer(opt, marks)
     batches = step_batches(dm)
     for _ in range(steps):
         marks.append(("top", clock()))

@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -91,6 +92,21 @@ def marked_network(net: torch.nn.Module, marks: list) -> None:
     net.register_forward_hook(lambda *_: marks.append(("fwd1", clock())))
 
 
+@contextmanager
+def trainer_callback(callback: L.Callback):
+    """Every Trainer built inside the block also gets ``callback``."""
+    init = L.Trainer.__init__
+
+    def with_callback(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", []), callback]})
+
+    L.Trainer.__init__ = with_callback
+    try:
+        yield
+    finally:
+        L.Trainer.__init__ = init
+
+
 class StepMarks(L.Callback):
     """Marks the suite's step at Lightning's hooks (callbacks run before the module's)."""
 
@@ -119,22 +135,13 @@ def suite_parts(overrides: list[str], model: str, steps: int,
                 per_batch: int) -> dict[str, float]:
     """One ``project.train.train`` run, ``per_batch`` updates per Lightning batch, with the
     marks added to its Trainer's callbacks."""
-    marks, init = [], L.Trainer.__init__
-
-    def with_marks(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", []),
-                                                     StepMarks(marks)]})
-
-    L.Trainer.__init__ = with_marks
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
-                                 f"task.budget.val_every_n_steps={steps}",
-                                 "task.stop_at_target=false", "trainer.num_threads=1",
-                                 f"trainer.updates_per_batch={per_batch}",
-                                 "trainer.enable_progress_bar=false"], d))
-    finally:
-        L.Trainer.__init__ = init
+    marks: list = []
+    with trainer_callback(StepMarks(marks)), tempfile.TemporaryDirectory() as d:
+        train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
+                             f"task.budget.val_every_n_steps={steps}",
+                             "task.stop_at_target=false", "trainer.num_threads=1",
+                             f"trainer.updates_per_batch={per_batch}",
+                             "trainer.enable_progress_bar=false"], d))
     return split(marks)
 
 

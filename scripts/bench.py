@@ -2,7 +2,8 @@
 
 (a) a hand-written PyTorch loop vs the suite's Trainer path (same model, data, optimizer)
     on the adding problem (T=500), SST-2, USPS, digits, ItalyPowerDemand and GunPoint:
-    steps/s of each and suite/raw;
+    steps/s of each and suite/raw, the two interleaved batch by batch in one run
+    (``InterleavedRawLoop``), with a 95% bootstrap interval over those batches;
 (b) attention vs baseline time per training step (suite path);
 (c) the data pipeline's share of a training step (fetching batches alone / suite step time);
 (d) sweep throughput (runs per minute) with 1 and 2 one-process-per-run workers;
@@ -14,8 +15,8 @@
     per run, persistent workers, and vectorised seeds (K=16), in one run; the share of a
     run spent before its first training step in each mode; the vectorised per-member step.
 Where a suite step's time goes is ``scripts/bench_step_trace.py``.
-Raw and suite runs alternate, ``--repeats`` times each; medians are reported. Ratios are the
-claim; absolute times depend on the machine and its load (recorded at start and end).
+Each (a) row pools ``--repeats`` interleaved runs; other figures are medians of ``--repeats``.
+Ratios are the claim; absolute times depend on the machine and its load (recorded at start and end).
 Targets: suite/raw >= 0.95, attention/baseline <= 1.15, data share < 5%; workers >= 2x and
 vectorised seeds >= 6x the runs/min of one process per run.
 """
@@ -28,25 +29,30 @@ import itertools
 import json
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
+import lightning as L  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
+
+from doc_sections import marked_sections  # noqa: E402
 
 from project import run_folder  # noqa: E402
 from project.models.build import build_network  # noqa: E402
@@ -54,10 +60,11 @@ from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
-# task -> (extra overrides, measured steps)
-TASKS = {  # about 3 s of hand-written steps each on an idle 2-core CPU (2026-12-02)
-    "adding": (["task=adding", "task.seq_len=500"], 250),
-    "sst2": (["task=sst2"], 500),
+# task -> (extra overrides, measured steps): 3-10 s of hand-written steps on an idle 2-core CPU
+# (2026-12-03), and at least 20 cycles of 25 updates per run (``InterleavedRawLoop``)
+TASKS = {
+    "adding": (["task=adding", "task.seq_len=500"], 500),
+    "sst2": (["task=sst2"], 1000),
     # 8x8 patches, not the task's default CNN: the lightest step, where per-step overhead shows most
     "usps": (["task=usps", "task.net.features=patches"], 1500),
     "digits": (["task=digits"], 2500),
@@ -73,16 +80,6 @@ def mode_options(mode: str, k: int = 16) -> list[str]:
     """The ``project.sweep`` options of a throughput mode (``k``: seeds per vectorised group)."""
     return {"processes": ["--backend", "processes"], "workers": ["--backend", "workers"],
             "vectorised": ["--backend", "workers", "--vectorize-seeds", str(k)]}[mode]
-
-
-def suite_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
-    """Trainer path: steps/s over the run's training clock."""
-    with tempfile.TemporaryDirectory() as d:
-        cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
-                           f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
-                           "trainer.num_threads=1"], d)
-        summary = train(cfg)
-    return steps / summary["train_time_s"]
 
 
 def raw_setup(overrides: list[str], model: str):
@@ -108,15 +105,12 @@ def step_batches(dm):
     return (batches[step] for step in itertools.count())
 
 
-def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float, float]:
-    """Hand-written loop over the same DataModule batches and network: steps/s, and the time
-    spent fetching batches alone (for the data share)."""
+def raw_update_fn(overrides: list[str], model: str):
+    """One update of the hand-written loop, as a function of nothing, and its DataModule."""
     dm, net, opt, loss_fn, classify = raw_setup(overrides, model)
     batches = step_batches(dm)
-    for _ in range(3):  # warm-up, as the suite's step-0 validation warms up its path
-        next(batches)
-    start = time.perf_counter()
-    for _ in range(steps):
+
+    def update():
         batch = next(batches)
         out = net(batch["x"], batch.get("mask"))
         y = batch["y"]
@@ -124,12 +118,104 @@ def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> tuple[float
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    elapsed = time.perf_counter() - start
+
+    return update, dm
+
+
+def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
+    """The hand-written loop alone, in this process: steps/s over ``steps`` updates after 3."""
+    update, _ = raw_update_fn(overrides, model)
+    for _ in range(3):
+        update()
+    start = time.perf_counter()
+    for _ in range(steps):
+        update()
+    return steps / (time.perf_counter() - start)
+
+
+@contextmanager
+def trainer_callback(callback: L.Callback):
+    """Every Trainer built inside the block also gets ``callback``."""
+    init = L.Trainer.__init__
+
+    def with_callback(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", []), callback]})
+
+    L.Trainer.__init__ = with_callback
+    try:
+        yield
+    finally:
+        L.Trainer.__init__ = init
+
+
+class InterleavedRawLoop(L.Callback):
+    """Runs the hand-written loop between the suite's batches, so that both paths share every
+    moment of the machine's load (on a shared 2-core VM the same step's wall time moves by 10-30%
+    from one second to the next, far more than the suite's cost).
+
+    After each suite batch of n optimizer updates, ``raw_update`` runs n times. A *cycle* of
+    the suite runs from the end of one raw block to the start of the next: the rest of that
+    batch's hooks, the loop's bookkeeping, fetching the next batch, its hooks and its n updates,
+    everything the suite does per batch. ``cycles`` holds ``(suite seconds, raw seconds,
+    updates)`` per cycle; the first batch and raw block (warm-up) and the cycle after an
+    evaluation or a checkpoint save are left out."""
+
+    def __init__(self, raw_update, clock=time.perf_counter):
+        self.raw_update, self.clock = raw_update, clock
+        self.cycles: list[tuple[float, float, int]] = []
+        self._resumed: float | None = None  # when the suite's path resumed after a raw block
+        self._step = 0  # the suite's optimizer updates at the last batch end
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = self.clock()
+        n, self._step = trainer.global_step - self._step, trainer.global_step
+        with torch.enable_grad():
+            for _ in range(n):
+                self.raw_update()
+        end = self.clock()
+        if self._resumed is not None:
+            self.cycles.append((now - self._resumed, end - now, n))
+        self._resumed = end
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        self._resumed = None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        self._resumed = None
+
+
+def suite_over_raw(cycles: list[tuple[float, float, int]]) -> dict:
+    """Steps/s of each path over ``cycles`` and suite/raw (raw time / suite time over the same
+    updates), with a 95% bootstrap interval over cycles (paired: a cycle's two blocks ran
+    back to back)."""
+    from scipy.stats import bootstrap
+
+    suite_s, raw_s, n = (np.array(c, dtype=float) for c in zip(*cycles))
+    ratio = raw_s.sum() / suite_s.sum()
+    ci = bootstrap((suite_s, raw_s), lambda s, r, axis=-1: r.sum(axis) / s.sum(axis),
+                   paired=True, vectorized=True, n_resamples=2000, method="percentile",
+                   random_state=0).confidence_interval
+    return {"raw_steps_per_s": n.sum() / raw_s.sum(), "suite_steps_per_s": n.sum() / suite_s.sum(),
+            "suite_over_raw": ratio, "ci95": [float(ci.low), float(ci.high)],
+            "cycles": len(cycles)}
+
+
+def interleaved_cycles(overrides: list[str], model: str, steps: int) -> tuple[list, float]:
+    """One suite run of ``steps`` updates with the raw loop interleaved
+    (``InterleavedRawLoop``): its cycles, and the time to fetch one batch alone (for the data
+    share)."""
+    update, dm = raw_update_fn(overrides, model)
+    loop = InterleavedRawLoop(update)
+    with trainer_callback(loop), tempfile.TemporaryDirectory() as d:
+        cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
+                           f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
+                           "trainer.num_threads=1"], d)
+        train(cfg)
     fetch = step_batches(dm)
     start = time.perf_counter()
     for _ in range(steps):
         next(fetch)
-    return steps / elapsed, (time.perf_counter() - start) / steps
+    return loop.cycles, (time.perf_counter() - start) / steps
 
 
 def peak_memory_mb(overrides: list[str], model: str) -> float:
@@ -162,7 +248,7 @@ def allocator_probe(repeats: int) -> dict:
     rates, faults = [], []
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        rates.append(raw_steps_per_s(overrides, "attention", steps)[0])
+        rates.append(raw_steps_per_s(overrides, "attention", steps))
         faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps)
     return {"steps_per_s": statistics.median(rates), "minor_faults_per_step": statistics.median(faults)}
 
@@ -289,16 +375,28 @@ persistent workers >= 2x and vectorised seeds (K=16) >= 6x the runs/min of one p
 DOC_TAIL = """
 What each column means: *raw* is a hand-written PyTorch loop (same DataModule batches,
 network, Adam); *suite* is `project.train.train` with the default trainer config (25
-optimizer updates per Lightning batch, `trainer.updates_per_batch`), timed by the run's own
-training clock (forward, backward, optimizer, data loading, and every
-Lightning hook around a step; the step-0 and final evaluations excluded). *data share* is the
-time to fetch the same number of batches alone, divided by the suite's step time. *peak MB*
-is the maximum RSS of a separate short `project.train` process. Every row runs with
-`keep_freed_memory` on, as the suite does by default; the allocator table compares it with
-glibc's defaults in two fresh processes (see `project/training/cpu_allocator.py`).
+optimizer updates per Lightning batch, `trainer.updates_per_batch`; progress bar on). The two
+run interleaved in one process, one thread: after each of the suite's batches of n updates, a
+Lightning callback runs n updates of the raw loop. A *cycle* of the suite runs from the end of
+one raw block to the start of the next, so it holds everything the suite does per batch
+(forward, backward, optimizer, fetching the batch, every Lightning hook and the loop's
+bookkeeping); the first batch and raw block (warm-up) are left out, as is any cycle across an
+evaluation or a checkpoint save.
+*suite/raw* is the raw blocks' summed time over the suite cycles' summed time, pooled over the
+runs; *95% interval* is a paired percentile bootstrap over cycles (scipy). Why interleave: on
+this shared 2-core VM the same code's wall time moves by 10-30% from one second to the next
+(other tenants), far more than the suite's few percent, so two paths timed one after the other
+landed on either side of 0.95 from run to run; side by side, each cycle's two blocks meet the
+same load. *data share* is the time to fetch the same number of batches alone, divided by the
+suite's step time. *peak MB* is the maximum RSS of a separate short `project.train` process.
+Every row runs with `keep_freed_memory` on, as the suite does by default; the allocator table
+compares it with glibc's defaults in two fresh processes (see
+`project/training/cpu_allocator.py`).
 
-*Where a suite step goes, hook by hook*, and why a short step stays under suite/raw 0.95,
-is `scripts/bench_step_trace.py`'s section below.
+*Where a suite step goes, hook by hook* (`scripts/bench_step_trace.py`), and why a short step
+stays under suite/raw 0.95, is the section below; *The suite's step, call by call*
+(`scripts/bench_step_segments.py`, SST-2) splits the suite's added time per update at every
+call of its training step.
 
 *Evidence throughput* runs one spec (every run to its task config's budget) three ways on 2
 workers: `--backend processes` (one `python -m project.train` per run, what `wandb agent`
@@ -332,30 +430,35 @@ def throughput_rows(modes: dict, tasks, labels: dict | None = None) -> list[str]
 def render(result: dict, repeats: int) -> str:
     """The benchmark tables as Markdown."""
     load = result.get("load", {})
-    lines = [f"machine: {result['machine']}; date: {result['date']}; medians of {repeats}"
-             + (f"; load average (1, 5, 15 min) at start {load['start']}, at end "
-                f"{load.get('end')}" if load else ""),
-             "", "| task | model | raw steps/s | suite steps/s | suite/raw | data share | peak MB |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [f"machine: {result['machine']}; date: {result['date']}; {repeats} interleaved "
+             "runs per row" + (f"; load average (1, 5, 15 min) at start {load['start']}, at end "
+                               f"{load.get('end')}" if load else ""),
+             "", "| task | model | raw steps/s | suite steps/s | suite/raw | 95% interval | "
+                 "cycles | data share | peak MB |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|"]
     for task, entry in result["tasks"].items():
         for model in ("attention", "baseline"):
             v = entry[model]
+            lo, hi = v["ci95"]
             lines.append(f"| {task} | {model} | {v['raw_steps_per_s']:.1f} | "
                          f"{v['suite_steps_per_s']:.1f} | {v['suite_over_raw']:.3f} | "
-                         f"{v['data_share']:.2%} | {v['peak_mem_mb']:.0f} |")
-    ratios = [e[m]["suite_over_raw"] for e in result["tasks"].values()
-              for m in ("attention", "baseline")]
-    if ratios:
-        lines += ["", f"suite/raw >= 0.95 in {sum(r >= 0.95 for r in ratios)} of {len(ratios)} "
-                      "rows"]
-        below = [f"{task} {m} {1e3 / v['raw_steps_per_s']:.2f} ms"
-                 for task, e in result["tasks"].items() for m in ("attention", "baseline")
-                 if (v := e[m])["suite_over_raw"] < 0.95]
+                         f"{lo:.3f}-{hi:.3f} | {v['cycles']} | {v['data_share']:.2%} | "
+                         f"{v['peak_mem_mb']:.0f} |")
+    rows = [(task, m, e[m]) for task, e in result["tasks"].items() for m in ("attention", "baseline")]
+    if rows:
+        above = [f"{t} {m}" for t, m, v in rows if v["ci95"][0] >= 0.95]
+        below = [f"{t} {m} ({1e3 / v['raw_steps_per_s']:.2f} ms)" for t, m, v in rows
+                 if v["ci95"][1] < 0.95]
+        open_ = [f"{t} {m}" for t, m, v in rows if v["ci95"][0] < 0.95 <= v["ci95"][1]]
+        lines += ["", f"suite/raw >= 0.95 in {sum(v['suite_over_raw'] >= 0.95 for _, _, v in rows)}"
+                      f" of {len(rows)} rows; its 95% interval lies above 0.95 in {len(above)}, "
+                      f"below it in {len(below)}, and holds 0.95 in {len(open_)}"
+                      + (f" ({', '.join(open_)})" if open_ else "") + "."]
         if below:
-            lines[-1] += (f"; below it (hand-written step): {', '.join(below)}. The step trace "
+            lines[-1] += (f" Below (hand-written step): {', '.join(below)}. The step trace "
                           "below measures the suite's cost per update and the hand-written step "
                           "under which that cost alone keeps suite/raw under 0.95; runs of such "
-                          "short steps are the vectorised path's (Evidence throughput)")
+                          "short steps are the vectorised path's (Evidence throughput).")
     lines += ["", "| task | attention/baseline step time |", "|---|---:|"]
     for task, entry in result["tasks"].items():
         lines.append(f"| {task} | {entry['attention_over_baseline_step_time']:.3f} |")
@@ -393,20 +496,11 @@ def render(result: dict, repeats: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Sections of the same file that other scripts own, kept as they are (with their headings):
-# scripts/bench_long_sequence.py and scripts/bench_step_trace.py.
-OWNED_SECTIONS = [re.compile(rf"(## {heading}[^\n]*\n+)?<!-- {marker}:start -->.*?"
-                             rf"<!-- {marker}:end -->\n?", re.S)
-                  for heading, marker in (("Long sequences", "long-sequence"),
-                                          ("Where a suite step goes, hook", "step-trace"))]
-
-
 def write_doc(path: Path, text: str) -> None:
-    """Write ``text``, keeping the sections other scripts own (``OWNED_SECTIONS``) as they
-    are, after it."""
+    """Write ``text``, keeping the marked sections other scripts own (``doc_sections``:
+    bench_long_sequence.py, bench_step_trace.py, bench_step_segments.py) as they are, after it."""
     old = path.read_text() if path.exists() else ""
-    kept = [m.group(0) for m in (r.search(old) for r in OWNED_SECTIONS) if m]
-    path.write_text(text + "".join("\n" + k for k in kept))
+    path.write_text(text + "".join("\n" + k for k in marked_sections(old)))
 
 
 def loadavg() -> str:
@@ -445,16 +539,14 @@ def main() -> None:
         overrides, steps = TASKS[task]
         per_model = {}
         for model in ("attention", "baseline"):
-            raw, suite, fetch = [], [], []
+            cycles, fetch = [], []
             for _ in range(args.repeats):
-                r, f = raw_steps_per_s(overrides, model, steps)
-                raw.append(r), fetch.append(f)
-                suite.append(suite_steps_per_s(overrides, model, steps))
-            raw_m, suite_m = statistics.median(raw), statistics.median(suite)
+                c, f = interleaved_cycles(overrides, model, steps)
+                cycles += c
+                fetch.append(f)
+            ratio = suite_over_raw(cycles)
             per_model[model] = {
-                "raw_steps_per_s": raw_m, "suite_steps_per_s": suite_m,
-                "suite_over_raw": suite_m / raw_m,
-                "data_share": statistics.median(fetch) * suite_m,
+                **ratio, "data_share": statistics.median(fetch) * ratio["suite_steps_per_s"],
                 "peak_mem_mb": peak_memory_mb(overrides, model),
             }
         att, base = per_model["attention"], per_model["baseline"]

@@ -32,9 +32,8 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
-from bench_step_trace import (StepMarks, clock, marked_network, marked_optimizer,  # noqa: E402
-                              trainer_callback)
+from bench import TASKS as BENCH_TASKS, raw_setup, step_batches, trainer_callback  # noqa: E402
+from bench_step_trace import StepMarks, clock, marked_network, marked_optimizer  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 from lightning.pytorch.core.optimizer import LightningOptimizer  # noqa: E402
 

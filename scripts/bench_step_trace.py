@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,7 +42,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
-from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
+from bench import TASKS as BENCH_TASKS, raw_setup, step_batches, trainer_callback  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 
 from project.training.compose import compose_train  # noqa: E402
@@ -90,21 +89,6 @@ def marked_optimizer(opt: torch.optim.Optimizer, marks: list) -> None:
 def marked_network(net: torch.nn.Module, marks: list) -> None:
     net.register_forward_pre_hook(lambda *_: marks.append(("fwd0", clock())))
     net.register_forward_hook(lambda *_: marks.append(("fwd1", clock())))
-
-
-@contextmanager
-def trainer_callback(callback: L.Callback):
-    """Every Trainer built inside the block also gets ``callback``."""
-    init = L.Trainer.__init__
-
-    def with_callback(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", []), callback]})
-
-    L.Trainer.__init__ = with_callback
-    try:
-        yield
-    finally:
-        L.Trainer.__init__ = init
 
 
 class StepMarks(L.Callback):

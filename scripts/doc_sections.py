@@ -6,6 +6,16 @@ import re
 from pathlib import Path
 
 
+# a marked section with the heading line above it, if any
+SECTION = re.compile(r"(## [^\n]*\n+)?<!-- ([\w-]+):start -->.*?<!-- \2:end -->\n?", re.S)
+
+
+def marked_sections(text: str) -> list[str]:
+    """Every marked section of ``text`` (with its heading), in order: what the scripts that
+    own them wrote, for a script that rewrites the rest of the file to keep."""
+    return [m.group(0) for m in SECTION.finditer(text)]
+
+
 def write_section(path: Path, marker: str, heading: str, body: str) -> None:
     """Replace the text between ``<!-- {marker}:start -->`` and ``<!-- {marker}:end -->``
     with ``body``; append the section under ``## {heading}`` when the file has none."""

@@ -35,14 +35,20 @@ def test_split_gives_each_part_of_an_update_in_ms(trace):
 
 
 def test_bench_rewrite_of_the_file_keeps_the_step_trace_section(tmp_path, trace):
-    """scripts/bench.py rewrites docs/benchmarks.md but keeps the sections other scripts own."""
+    """scripts/bench.py rewrites docs/benchmarks.md but keeps the sections other scripts own
+    (step-segments was lost once: only two sections were kept by name)."""
     spec = importlib.util.spec_from_file_location("bench", SCRIPT.with_name("bench.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    from doc_sections import write_section
+
     doc = tmp_path / "benchmarks.md"
     bench.write_doc(doc, "# Benchmarks\n\nold body\n")
     trace.write_doc(doc, "STEP TRACE TABLE")
+    write_section(doc, "step-segments", "The suite's step, call by call", "SEGMENTS TABLE")
     bench.write_doc(doc, "# Benchmarks\n\nnew body\n")
     text = doc.read_text()
     assert "new body" in text and "old body" not in text
     assert "## Where a suite step goes, hook by hook" in text and "STEP TRACE TABLE" in text
+    assert "## The suite's step, call by call" in text and "SEGMENTS TABLE" in text
+    assert text.count("SEGMENTS TABLE") == 1

@@ -6,7 +6,6 @@ reported on stderr with its path and skipped.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

@@ -12,9 +12,7 @@ say so when quoting the numbers.
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import shutil
 import sys
 from pathlib import Path
 

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from project.cli import user_error
 from project.analysis.lr_selection import rate_results
 from project.analysis.local_runs import load_local_runs
 from project.analysis.render.tables import to_markdown

@@ -11,7 +11,6 @@ saved config, else its task) and ``tags`` (model and task names) apply to every 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf

@@ -86,10 +86,19 @@ class BestCheckpoint(ModelCheckpoint):
 
     def __init__(self, dirpath: str | Path, monitor: str, mode: str,
                  tie_break: str = "val/loss"):
+        self._state_key: str | None = None  # before Lightning's init, which may read it
         super().__init__(dirpath=dirpath, filename="best", monitor=monitor, mode=mode,
                          save_top_k=1, save_last=False, enable_version_counter=False)
         self.tie_break = tie_break if tie_break != monitor else None
         self.best_tie_break = math.inf
+
+    @property
+    def state_key(self) -> str:
+        """Lightning's key, built once: it is formatted for every callback hook Lightning calls
+        (three per optimizer update), and the settings it names do not change after init."""
+        if self._state_key is None:
+            self._state_key = super().state_key
+        return self._state_key
 
     def check_monitor_top_k(self, trainer, current: torch.Tensor | None = None) -> bool:
         better = super().check_monitor_top_k(trainer, current)

@@ -3,7 +3,6 @@ early abandoning, the cell, the agreement rule and the table beside the paper's 
 Every expected value is worked out by hand in the comments."""
 
 import itertools
-import json
 import math
 import random
 import subprocess

@@ -27,7 +27,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 
 from project import run_folder
 from project.sweeps.backend import PlannedRun, SweepBackend, seed_groups
-from project.sweeps.backends.processes import RUN_OVERRIDES, command_for
+from project.sweeps.backends.processes import RUN_OVERRIDES
 
 POLL_S = 0.2
 

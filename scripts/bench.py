@@ -63,7 +63,7 @@ from project.training.run import train  # noqa: E402
 # task -> (extra overrides, measured steps): 3-10 s of hand-written steps on an idle 2-core CPU
 # (2026-12-03), and at least 20 cycles of 25 updates per run (``InterleavedRawLoop``)
 TASKS = {
-    "adding": (["task=adding", "task.seq_len=500"], 500),
+    "adding": (["task=adding", "task.seq_len=500"], 1000),
     "sst2": (["task=sst2"], 1000),
     # 8x8 patches, not the task's default CNN: the lightest step, where per-step overhead shows most
     "usps": (["task=usps", "task.net.features=patches"], 1500),

@@ -183,7 +183,11 @@ def render(result: dict) -> str:
               "the step less forward, backward and optimizer; *added by the suite* is the "
               "suite's *other* less the raw loop's, and its share of the suite's step; "
               "*N per batch* is `trainer.updates_per_batch=N` (Lightning's per-batch cost is "
-              "paid once per N updates).", ""]
+              "paid once per N updates). *suite/raw* here divides steps of runs made one after "
+              "the other, so it also carries how fast the same network, backward and Adam ran "
+              "in each run (compare the forward, backward and optimizer columns, identical work "
+              "on both paths); the suite's own cost is the *added* column, and the "
+              "wall-clock suite/raw is the interleaved table at the top of this file.", ""]
     for k, costs in added.items():
         lines.append(f"With {k} update{'s' if k > 1 else ''} per batch the suite adds "
                      f"{min(costs):.2f}-{max(costs):.2f} ms to every update whatever its size: "

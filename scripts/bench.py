@@ -150,8 +150,8 @@ def trainer_callback(callback: L.Callback):
 
 class InterleavedRawLoop(L.Callback):
     """Runs the hand-written loop between the suite's batches, so that both paths share every
-    moment of the machine's load (on a shared 2-core VM the same step's wall time moves by 10-30%
-    from one second to the next, far more than the suite's cost).
+    moment of the machine's load (on a shared 2-core VM the same step's wall time moves from one
+    second to the next by more than the suite's cost).
 
     After each suite batch of n optimizer updates, ``raw_update`` runs n times. A *cycle* of
     the suite runs from the end of one raw block to the start of the next: the rest of that
@@ -384,10 +384,10 @@ bookkeeping); the first batch and raw block (warm-up) are left out, as is any cy
 evaluation or a checkpoint save.
 *suite/raw* is the raw blocks' summed time over the suite cycles' summed time, pooled over the
 runs; *95% interval* is a paired percentile bootstrap over cycles (scipy). Why interleave: on
-this shared 2-core VM the same code's wall time moves by 10-30% from one second to the next
-(other tenants), far more than the suite's few percent, so two paths timed one after the other
-landed on either side of 0.95 from run to run; side by side, each cycle's two blocks meet the
-same load. *data share* is the time to fetch the same number of batches alone, divided by the
+this shared 2-core VM the same code's wall time moves from one second to the next (other
+tenants) by more than the suite's few percent, so two paths timed one after the other landed
+on either side of 0.95 from run to run; side by side, each cycle's two blocks meet the same
+load. *data share* is the time to fetch the same number of batches alone, divided by the
 suite's step time. *peak MB* is the maximum RSS of a separate short `project.train` process.
 Every row runs with `keep_freed_memory` on, as the suite does by default; the allocator table
 compares it with glibc's defaults in two fresh processes (see

@@ -1,19 +1,13 @@
 """scripts/bench_step_trace.py: its split of a step's marks into parts."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_step_trace.py"
+from tests.conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def trace():
-    spec = importlib.util.spec_from_file_location("bench_step_trace", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_step_trace")
 
 
 def test_split_gives_each_part_of_an_update_in_ms(trace):
@@ -37,9 +31,7 @@ def test_split_gives_each_part_of_an_update_in_ms(trace):
 def test_bench_rewrite_of_the_file_keeps_the_step_trace_section(tmp_path, trace):
     """scripts/bench.py rewrites docs/benchmarks.md but keeps the sections other scripts own
     (step-segments was lost once: only two sections were kept by name)."""
-    spec = importlib.util.spec_from_file_location("bench", SCRIPT.with_name("bench.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("bench")
     from doc_sections import write_section
 
     doc = tmp_path / "benchmarks.md"

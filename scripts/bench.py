@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -133,21 +132,6 @@ def raw_steps_per_s(overrides: list[str], model: str, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-@contextmanager
-def trainer_callback(callback: L.Callback):
-    """Every Trainer built inside the block also gets ``callback``."""
-    init = L.Trainer.__init__
-
-    def with_callback(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", []), callback]})
-
-    L.Trainer.__init__ = with_callback
-    try:
-        yield
-    finally:
-        L.Trainer.__init__ = init
-
-
 class InterleavedRawLoop(L.Callback):
     """Runs the hand-written loop between the suite's batches, so that both paths share every
     moment of the machine's load (on a shared 2-core VM the same step's wall time moves from one
@@ -206,11 +190,11 @@ def interleaved_cycles(overrides: list[str], model: str, steps: int) -> tuple[li
     share)."""
     update, dm = raw_update_fn(overrides, model)
     loop = InterleavedRawLoop(update)
-    with trainer_callback(loop), tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d:
         cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
                            f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
                            "trainer.num_threads=1"], d)
-        train(cfg)
+        train(cfg, callbacks=[loop])
     fetch = step_batches(dm)
     start = time.perf_counter()
     for _ in range(steps):

@@ -32,7 +32,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from bench import TASKS as BENCH_TASKS, raw_setup, step_batches, trainer_callback  # noqa: E402
+from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
 from bench_step_trace import StepMarks, clock, marked_network, marked_optimizer  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 from lightning.pytorch.core.optimizer import LightningOptimizer  # noqa: E402
@@ -86,12 +86,13 @@ def suite_segments(overrides: list[str], model: str, steps: int) -> dict[str, fl
     step = LightningOptimizer.step
     LightningOptimizer.step = wrapped(step, marks, "st0", "st1")
     try:
-        with trainer_callback(SegmentMarks(marks)), tempfile.TemporaryDirectory() as d:
+        with tempfile.TemporaryDirectory() as d:
             train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
                                  f"task.budget.val_every_n_steps={steps}",
                                  "task.stop_at_target=false", "trainer.num_threads=1",
                                  f"trainer.updates_per_batch={PER_BATCH}",
-                                 "trainer.enable_progress_bar=false"], d))
+                                 "trainer.enable_progress_bar=false"], d),
+                  callbacks=[SegmentMarks(marks)])
     finally:
         LightningOptimizer.step = step
     return segments(marks)

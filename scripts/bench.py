@@ -59,6 +59,14 @@ from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
+def measured_run_config(overrides: list[str], steps: int, run_dir: str):
+    """The config of a bench run: exactly ``steps`` updates on one thread, one evaluation (at
+    the end), no stop at the target."""
+    return compose_train([*overrides, f"task.budget.max_steps={steps}",
+                          f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
+                          "trainer.num_threads=1"], run_dir)
+
+
 # task -> (extra overrides, measured steps): 3-10 s of hand-written steps on an idle 2-core CPU
 # (2026-12-03), and at least 20 cycles of 25 updates per run (``InterleavedRawLoop``)
 TASKS = {
@@ -191,9 +199,7 @@ def interleaved_cycles(overrides: list[str], model: str, steps: int) -> tuple[li
     update, dm = raw_update_fn(overrides, model)
     loop = InterleavedRawLoop(update)
     with tempfile.TemporaryDirectory() as d:
-        cfg = compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
-                           f"task.budget.val_every_n_steps={steps}", "task.stop_at_target=false",
-                           "trainer.num_threads=1"], d)
+        cfg = measured_run_config([*overrides, f"model={model}"], steps, d)
         train(cfg, callbacks=[loop])
     fetch = step_batches(dm)
     start = time.perf_counter()

@@ -32,12 +32,11 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
+from bench import TASKS as BENCH_TASKS, measured_run_config, raw_setup, step_batches  # noqa: E402
 from bench_step_trace import StepMarks, clock, marked_network, marked_optimizer  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 from lightning.pytorch.core.optimizer import LightningOptimizer  # noqa: E402
 
-from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
@@ -87,11 +86,9 @@ def suite_segments(overrides: list[str], model: str, steps: int) -> dict[str, fl
     LightningOptimizer.step = wrapped(step, marks, "st0", "st1")
     try:
         with tempfile.TemporaryDirectory() as d:
-            train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
-                                 f"task.budget.val_every_n_steps={steps}",
-                                 "task.stop_at_target=false", "trainer.num_threads=1",
-                                 f"trainer.updates_per_batch={PER_BATCH}",
-                                 "trainer.enable_progress_bar=false"], d),
+            train(measured_run_config([*overrides, f"model={model}",
+                                       f"trainer.updates_per_batch={PER_BATCH}",
+                                       "trainer.enable_progress_bar=false"], steps, d),
                   callbacks=[SegmentMarks(marks)])
     finally:
         LightningOptimizer.step = step

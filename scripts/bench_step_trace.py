@@ -42,10 +42,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
-from bench import TASKS as BENCH_TASKS, raw_setup, step_batches  # noqa: E402
+from bench import TASKS as BENCH_TASKS, measured_run_config, raw_setup, step_batches  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 
-from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
@@ -121,11 +120,9 @@ def suite_parts(overrides: list[str], model: str, steps: int,
     marks added to its Trainer's callbacks."""
     marks: list = []
     with tempfile.TemporaryDirectory() as d:
-        train(compose_train([*overrides, f"model={model}", f"task.budget.max_steps={steps}",
-                             f"task.budget.val_every_n_steps={steps}",
-                             "task.stop_at_target=false", "trainer.num_threads=1",
-                             f"trainer.updates_per_batch={per_batch}",
-                             "trainer.enable_progress_bar=false"], d),
+        train(measured_run_config([*overrides, f"model={model}",
+                                   f"trainer.updates_per_batch={per_batch}",
+                                   "trainer.enable_progress_bar=false"], steps, d),
               callbacks=[StepMarks(marks)])
     return split(marks)
 

@@ -31,11 +31,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import torch  # noqa: E402
-from bench import THROUGHPUT_TASKS  # noqa: E402
+from bench import THROUGHPUT_TASKS, measured_run_config  # noqa: E402
 from doc_sections import write_section  # noqa: E402
 from torch.profiler import profile  # noqa: E402
 
-from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 from project.training.vectorized import train_vectorized  # noqa: E402
@@ -44,10 +43,8 @@ SHOWN = 8  # ops per task, by their single-run time plus their vectorised time
 
 
 def run_config(task: str, seed: int, steps: int, run_dir: str):
-    return compose_train([f"task={task}", "model=attention", f"seed={seed}",
-                          f"task.budget.max_steps={steps}", f"task.budget.val_every_n_steps={steps}",
-                          "task.stop_at_target=false", "trainer.num_threads=1",
-                          "trainer.enable_progress_bar=false"], run_dir)
+    return measured_run_config([f"task={task}", "model=attention", f"seed={seed}",
+                                "trainer.enable_progress_bar=false"], steps, run_dir)
 
 
 def op_ms(prof) -> dict[str, float]:

@@ -266,11 +266,19 @@ def evaluations(run_dir: Path) -> list[dict]:
             for r in run_folder.read_curve(run_dir)]
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_group(tmp_path_factory) -> Path:
+    """Seeds 0, 1, 2 of ``RESUME`` trained as one group without interruption (shared by the
+    kill points below)."""
+    ref = tmp_path_factory.mktemp("uninterrupted")
+    assert drive(ref, "none", -1, "0,1,2", RESUME).returncode == 0
+    return ref
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("point, step", [("train", 13), ("validation", 24), ("train", 22)])
-def test_resume_after_sigkill_is_bitwise_identical(tmp_path, point, step):
-    ref = tmp_path / "ref"
-    assert drive(ref, "none", -1, "0,1,2", RESUME).returncode == 0
+def test_resume_after_sigkill_is_bitwise_identical(tmp_path, point, step, uninterrupted_group):
+    ref = uninterrupted_group
     killed = drive(tmp_path / "run", point, step, "0,1,2", RESUME)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not list((tmp_path / "run").rglob("summary.json"))

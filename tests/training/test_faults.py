@@ -9,8 +9,11 @@ import time
 import pytest
 import torch
 
+from project.cli import error_line
 from project.run_folder import read_curve
-from tests.conftest import ROOT
+from project.train import USER_ERRORS
+from project.training.run import train
+from tests.conftest import ROOT, compose_train
 
 TINY = ["task=adding", "task.seq_len=20", "task.data.val_size=100", "task.data.test_size=100",
         "trainer.enable_progress_bar=false", "trainer.num_threads=1"]
@@ -33,14 +36,27 @@ def snapshot(folder) -> dict:
 
 
 @pytest.mark.parametrize("override,message", [
-    ("task.budget.max_steps=abc", "error: task.budget.max_steps='abc' must be an integer"),
-    ("optimizer.lr=fast", "error: optimizer.lr='fast' must be a number"),
-    ("seed=1.5", "error: seed=1.5 must be an integer"),
-    ("task.seq_len=0", "error: seq_len=0 must be >= 20"),
+    ("task.budget.max_steps=abc", "task.budget.max_steps='abc' must be an integer"),
+    ("optimizer.lr=fast", "optimizer.lr='fast' must be a number"),
+    ("optimizer.lr=-1", "optimizer.lr=-1 must be > 0"),
+    ("seed=1.5", "seed=1.5 must be an integer"),
+    ("task.seq_len=0", "seq_len=0 must be >= 20"),
+    ("task.seq_len=5", "seq_len=5 must be >= 20"),
+    ("model.heads=7", "model.heads=7 must be >= 1 and divide the hidden size 100"),
 ])
-def test_wrong_value_types_and_lengths_fail_before_training(override, message, tmp_path):
-    proc = cli(*TINY, override, run_dir=tmp_path)
-    assert_one_line_error(proc, message)
+def test_wrong_values_fail_before_training_and_write_nothing(override, message, tmp_path):
+    with pytest.raises(USER_ERRORS) as e:  # what project.train turns into one line, exit 2
+        train(compose_train([*TINY, override], tmp_path))
+    assert error_line(e.value).startswith(message)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_wrong_value_on_the_command_line_is_one_line_and_exit_2(tmp_path):
+    """The command line's side of the test above (one process: the exit policy is
+    ``project.cli``'s, the same for every user error)."""
+    proc = cli(*TINY, "optimizer.lr=fast", run_dir=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "error: optimizer.lr='fast' must be a number")
     assert not list(tmp_path.iterdir())  # nothing written
 
 

@@ -59,6 +59,7 @@ from project.training.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
+
 def measured_run_config(overrides: list[str], steps: int, run_dir: str):
     """The config of a bench run: exactly ``steps`` updates on one thread, one evaluation (at
     the end), no stop at the target."""

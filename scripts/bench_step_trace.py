@@ -154,9 +154,9 @@ def path_name(per_batch: int) -> str:
     return f"suite, {per_batch} per batch"
 
 
-def ms(x: float) -> str:
-    """``x`` to two decimals, a mean difference of about zero as 0.00 (not -0.00)."""
-    return f"{round(x, 2) + 0.0:.2f}"
+def rounded(x: float, places: int = 2) -> float:
+    """``x`` rounded, with a mean difference of about zero as 0 (printed 0.00, not -0.00)."""
+    return round(x, places) + 0.0
 
 
 def render(result: dict) -> str:
@@ -180,7 +180,7 @@ def render(result: dict) -> str:
                 added[k].append(cost)
                 lines.append(f"| {task} | {model} | {path_name(k)} | "
                              + " | ".join(f"{suite[p]:.2f}" for p in PARTS)
-                             + f" | {ms(cost)} ms ({round(cost / suite['step'], 2) + 0.0:.0%}) | "
+                             + f" | {rounded(cost):.2f} ms ({rounded(cost / suite['step']):.0%}) | "
                              f"{raw['step'] / suite['step']:.3f} |")
     lines += ["", "Columns in ms per optimizer update (see the script's docstring): *other* is "
               "the step less forward, backward and optimizer; *added by the suite* is the "
@@ -193,7 +193,8 @@ def render(result: dict) -> str:
               "wall-clock suite/raw is the interleaved table at the top of this file.", ""]
     for k, costs in added.items():
         lines.append(f"With {k} update{'s' if k > 1 else ''} per batch the suite adds "
-                     f"{ms(min(costs))} to {ms(max(costs))} ms to every update whatever its size: "
+                     f"{rounded(min(costs)):.2f} to {rounded(max(costs)):.2f} ms to every update "
+                     "whatever its size: "
                      f"suite/raw >= 0.95 needs a hand-written step of at least "
                      f"{19 * max(costs):.0f} ms (19 x the added cost).")
     return "\n".join(lines)

@@ -44,7 +44,8 @@ def device_name(trainer: str) -> str:
 
 def render(result: dict) -> str:
     modes, tasks = result["modes"], result["tasks"]
-    labels = {mode: f"{mode} ({v['seeds']} seeds)" for mode, v in modes.items()}
+    labels = {mode: f"{mode} ({v['seeds']} seed{'' if v['seeds'] == 1 else 's'})"
+              for mode, v in modes.items()}
     ratio = modes["vectorised"]["runs_per_min"] / modes["processes"]["runs_per_min"]
     lines = [f"device: {result['device']}; date: {result['date']}; "
              f"{result['workers']} sweep workers; trainer={result['trainer']}", "",

@@ -1,22 +1,18 @@
 """scripts/bench_gpu.py: its verdict line, and the whole comparison run on the CPU (the sessions
 so far had no GPU, so this smoke run is what guards the script until one runs it)."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 
 @pytest.fixture(scope="module")
 def bench_gpu():
-    spec = importlib.util.spec_from_file_location("bench_gpu", ROOT / "scripts" / "bench_gpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_gpu")
 
 
 def result_with(rates: dict[str, float], k: int = 64) -> dict:

@@ -1,4 +1,6 @@
-"""Report: ``python -m project.report SOURCE --out DIR [--control VARIANT]``.
+"""Report: ``python -m project.report SOURCE --out DIR [--control VARIANT]``, or
+``python -m project.report --from-csv RUNS_CSV --out DIR`` (every table from the published
+per-seed CSV alone).
 
 Turns finished runs into the main table of docs/protocol.md (Markdown, LaTeX booktabs, CSV):
 every variant of a setting against the control (default: mean pooling, the model config
@@ -26,8 +28,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="SOURCE: DIR (local run folders, found by their summaries), wandb-offline:DIR "
                "(W&B offline run files under DIR), or wandb:ENTITY/PROJECT (W&B API; filters "
                "--group, --tag, --state).")
-    p.add_argument("source", metavar="SOURCE", help="DIR, wandb-offline:DIR or "
-                   "wandb:ENTITY/PROJECT (see below)")
+    p.add_argument("source", metavar="SOURCE", nargs="?", help="DIR, wandb-offline:DIR or "
+                   "wandb:ENTITY/PROJECT (see below); not with --from-csv")
+    p.add_argument("--from-csv", metavar="FILE", type=Path, help="rebuild every table from a "
+                   "published runs CSV (a report's runs.csv) alone, instead of SOURCE")
+    p.add_argument("--step-costs", metavar="FILE", help="benchmark JSON of isolated step "
+                   "costs (scripts/bench.py's, e.g. docs/bench.json): time = steps x cost")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--group", help="experiment (W&B group) to keep")
     p.add_argument("--tag", action="append", default=[], help="keep runs with this tag "
@@ -55,10 +61,22 @@ def build_report(source: str, out: Path, **kw) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if (args.source is None) == (args.from_csv is None):
+        return user_error("give either SOURCE or --from-csv FILE, not both or neither")
+    if args.from_csv is not None and (args.target != "config" or args.step_costs):
+        return user_error("--from-csv rebuilds from the CSV alone: no --target auto (needs "
+                          "curves) and no --step-costs (the CSV carries step_cost_s)")
     try:
-        result = build_report(args.source, args.out, group=args.group, tags=args.tag,
-                              state=args.state, n_resamples=args.resamples, seed=args.seed,
-                              target=args.target, control=args.control)
+        if args.from_csv is not None:
+            from project.analysis.report import build_from_csv
+
+            result = build_from_csv(args.from_csv, args.out, n_resamples=args.resamples,
+                                    seed=args.seed, control=args.control)
+        else:
+            result = build_report(args.source, args.out, group=args.group, tags=args.tag,
+                                  state=args.state, n_resamples=args.resamples,
+                                  seed=args.seed, target=args.target, control=args.control,
+                                  step_costs=args.step_costs)
     except (LookupError, FileNotFoundError, ValueError) as e:
         return user_error(e)
     print(result["markdown"])

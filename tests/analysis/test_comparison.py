@@ -124,15 +124,15 @@ def test_figures_show_every_variant_in_colours_from_the_variant_list(tmp_path, m
     assert [t.get_text().split(" (")[0] for t in profile] == order
     forest = [t.get_text() for t in drawn["speedup_forest"].axes[0].get_yticklabels()]
     assert forest == ["adding: attention", "adding: attention_tanh", "adding: max",
-                      "geometric mean: attention (1 setting)",
-                      "geometric mean: attention_tanh (1 setting)",
-                      "geometric mean: max (1 setting)"]
+                      "IQM of effects: attention (1 setting; CI over seeds)",
+                      "IQM of effects: attention_tanh (1 setting; CI over seeds)",
+                      "IQM of effects: max (1 setting; CI over seeds)"]
 
 
 def test_the_table_shows_the_pairs_each_test_used():
     from project.analysis.render.tables import main_table
 
-    # 4 seed pairs, one with equal steps: P(faster) counts 4 pairs, Wilcoxon uses 3
+    # 4 seed pairs, one with equal steps: P(faster) counts 4 pairs, the sign test uses 3
     rows = [summary("adding", "attention", s, st, True, 0.9)
             for s, st in enumerate([100, 200, 300, 400])]
     rows += [summary("adding", "baseline", s, st, True, 0.9 + 0.01 * (s > 1))
@@ -141,5 +141,7 @@ def test_the_table_shows_the_pairs_each_test_used():
                           ).to_dict("records")
     # 3 wins, 1 tie: 3.5 / 4; Clopper-Pearson of 3/4 below and 4/4 above
     assert cells["P(faster) [exact 95% CI] (n)"] == "0.88 [0.19, 1.00] (n=4)"
-    assert cells["p (Holm) (n pairs)"] == "0.25 (n=3)"  # 2/2^3: all three favour attention
-    assert cells["Test diff [95% CI], p (Holm) (n)"].endswith("p 0.5 (n=2)")  # 2/2^2
+    # 2/2^3: all three favour attention; one comparison, so the floor is 2/2^3 too
+    assert cells["p (Holm) (test, pairs, floor)"] == "0.25 (exact sign test, n=3, floor 0.25)"
+    assert cells["Test diff [95% CI], p (Holm) (test, n)"].endswith(
+        "p 0.5 (exact sign test, n=2)")  # 2/2^2

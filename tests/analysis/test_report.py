@@ -78,7 +78,7 @@ def test_every_file_exists(report):
                  "curves_multiply.png"):
         assert (out / name).stat().st_size > 0, name
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and html.count("<table") == 3
+    assert html.count("data:image/png;base64,") == 4 and html.count("<table") == 4
     tex = (out / "main_table.tex").read_text()
     assert "\\toprule" in tex and r"$\leq$" in tex
     assert r"$m \times 2/2^{n} = 0.125$" in tex  # the p floor in the caption, as LaTeX
@@ -106,18 +106,24 @@ def test_cells_of_a_clean_comparison(report):
     # test: control .80..88 -> 0.84 ± 0.02 * sqrt(2.5) = 0.0316; attention +0.01
     assert row["control: test (mean ± std)"] == "0.84 ± 0.032"
     assert row["variant: test (mean ± std)"] == "0.85 ± 0.032"
-    # speedup 500 / 200; no censoring, so a closed interval between the smallest and largest
-    # possible resampled ratios (300 / 400 and 700 / 100)
-    m = re.fullmatch(r"2\.50 \[(\d+\.\d\d), (\d+\.\d\d)\]", row["Speedup [95% CI]"])
-    assert m and 0.75 <= float(m[1]) <= 2.5 <= float(m[2]) <= 7.0
+    # restricted means without censoring are plain means: 500 / 240 = 2.08, its interval
+    # between the smallest and largest possible resampled ratios (300 / 400 and 700 / 100);
+    # the ratio of medians 500 / 200 stays as a descriptive figure without an interval
+    m = re.fullmatch(r"2\.08 \[(\d+\.\d\d), (\d+\.\d\d)\]",
+                     row["Effect: restricted-mean ratio [95% CI]"])
+    assert m and 0.75 <= float(m[1]) <= 2.08 <= float(m[2]) <= 7.0
+    assert row["Median ratio (descriptive)"] == "2.5"
+    assert row["control: restricted mean steps"] == "500"
+    assert row["variant: restricted mean steps"] == "240"
     # 5 of 5 pairs faster: Clopper-Pearson [0.025^(1/5), 1] = [0.478, 1]
     assert row["P(faster) [exact 95% CI] (n)"] == "1.00 [0.48, 1.00] (n=5)"
-    # all 5 log ratios positive: exact p = 2/2^5 = 0.0625; Holm over the 2 tested
-    # comparisons (multiply has no steps test): 2 * 0.0625 = 0.125
-    assert row["p (Holm) (n pairs)"] == "0.125 (n=5)"
-    # test diff +0.01 in every pair: CI [0.01, 0.01]; Wilcoxon p = 2/32; Holm over the 3
+    # all 5 pairs favour the variant: exact sign p = 2/2^5 = 0.0625; Holm over the 2 tested
+    # comparisons (multiply has no steps test): 2 * 0.0625 = 0.125, which is also the floor
+    assert row["p (Holm) (test, pairs, floor)"] == "0.125 (exact sign test, n=5, floor 0.125)"
+    # test diff +0.01 in every pair: CI [0.01, 0.01]; sign p = 2/32; Holm over the 3
     # test comparisons with raw p (1/16, 1/16, 1): 3/16 = 0.1875 for both
-    assert row["Test diff [95% CI], p (Holm) (n)"] == "+0.01 [+0.01, +0.01], p 0.188 (n=5)"
+    assert (row["Test diff [95% CI], p (Holm) (test, n)"]
+            == "+0.01 [+0.01, +0.01], p 0.188 (exact sign test, n=5)")
 
 
 def test_cells_of_a_censored_variant(report):
@@ -126,44 +132,55 @@ def test_cells_of_a_censored_variant(report):
     # q3 censored; IQM keeps 300, 1000c, 1000c = 766.7, a lower bound
     assert row["variant: steps to target (median [IQR])"] == ">1000 [300, >1000]"
     assert row["variant: steps IQM"] == "≥ 767" and row["variant: reached"] == "2/5"
-    # the variant's median is censored: 500 / 1000 is an upper bound, open below
-    assert re.fullmatch(r"≤ 0\.50 \(0, \d+\.\d\d\]", row["Speedup [95% CI]"])
+    # restricted mean: censored runs count their whole budget, (200 + 300 + 3 * 1000) / 5 =
+    # 700: effect 500 / 700 = 0.71, a closed finite interval; the variant's median is
+    # censored, so the ratio of medians 500 / 1000 is an upper bound, printed without one
+    effect = row["Effect: restricted-mean ratio [95% CI]"]
+    m = re.fullmatch(r"0\.71 \[(\d+\.\d\d), (\d+\.\d\d)\]", effect)
+    assert m and 0 < float(m[1]) <= 0.71 <= float(m[2]) < 10
+    assert row["variant: restricted mean steps"] == "700"
+    assert row["Median ratio (descriptive)"] == "≤ 0.5"
     # 2 wins (seeds 3, 4), 3 losses: 0.4, Clopper-Pearson [beta(.025; 2, 4), beta(.975; 3, 3)]
     from scipy.stats import beta
 
     low, high = beta.ppf(0.025, 2, 4), beta.ppf(0.975, 3, 3)
     assert row["P(faster) [exact 95% CI] (n)"] == f"0.40 [{low:.2f}, {high:.2f}] (n=5)"
-    # log ratios: -1.20, -0.92, -0.69, +1.10, +0.85 -> ranks of the positives 4 + 2 = 6;
-    # subsets of {1..5} with sum <= 6: 13 of 32 -> p = 26/32; Holm (2 tests): max(.125, .8125)
-    assert row["p (Holm) (n pairs)"] == f"{26 / 32:.3g} (n=5)"
-    assert row["Test diff [95% CI], p (Holm) (n)"] == "-0.02 [-0.02, -0.02], p 0.188 (n=5)"
+    # order known in all 5 pairs (the censored runs stopped at 1000, after the control
+    # reached): 2 of 5 for the variant; two-sided binomial p = 1 (every outcome is at least as
+    # extreme as 2 or 3 of 5)
+    assert row["p (Holm) (test, pairs, floor)"] == "1 (exact sign test, n=5, floor 0.125)"
+    assert (row["Test diff [95% CI], p (Holm) (test, n)"]
+            == "-0.02 [-0.02, -0.02], p 0.188 (exact sign test, n=5)")
 
 
 def test_target_met_at_step_0_is_flagged_without_a_speedup(report):
     row = markdown_rows(report[0] / "main_table.md")["multiply", "attention vs baseline"]
-    assert row["Speedup [95% CI]"] == "target met at step 0: no speedup"
-    assert row["P(faster) [exact 95% CI] (n)"] == "—" and row["p (Holm) (n pairs)"] == "—"
-    assert row["Test diff [95% CI], p (Holm) (n)"] == "+0 [+0, +0], p 1 (n=0)"
+    assert row["Effect: restricted-mean ratio [95% CI]"] == "target met at step 0: no effect"
+    assert row["P(faster) [exact 95% CI] (n)"] == "—"
+    assert row["p (Holm) (test, pairs, floor)"] == "—"
+    assert (row["Test diff [95% CI], p (Holm) (test, n)"]
+            == "+0 [+0, +0], p 1 (exact sign test, n=0)")
     across = pd.read_csv(report[0] / "across_tasks.csv").set_index("variant")
     assert across.loc["attention", "settings"] == 1  # multiply left out of the means
-    assert across.loc["attention", "geomean_speedup"] == pytest.approx(2.5)
+    assert across.loc["attention", "iqm_effect"] == pytest.approx(500 / 240)
 
 
 def test_p_floor_is_printed_under_the_table(report):
     out, printed = report
     # n = 5 pairs: 2/2^5 = 0.0625; Holm over m = 2 comparisons: 0.125
-    line = ("Smallest p this table could show: 2/2^n = 0.0625 with n = 5 seed pairs; after "
-            "Holm over m = 2 comparison(s), m × 2/2^n = 0.125.")
+    line = ("Smallest p this table could show (exact sign test): 2/2^n = 0.0625 with n = 5 "
+            "ordered pairs, its largest; after Holm over m = 2 comparison(s), m × 2/2^n = "
+            "0.125.")
     assert line in printed and line in (out / "main_table.md").read_text()
 
 
 def test_csv_holds_the_numbers(report):
     csv = pd.read_csv(report[0] / "main_table.csv")
     row = csv[(csv["setting"] == "adding") & (csv["variant"] == "attention_tanh")].iloc[0]
-    assert (row["speedup"], row["speedup_low"], row["speedup_bound"]) == (0.5, 0.0, "<=")
+    assert (row["speedup"], row["speedup_bound"]) == (0.5, "<=")
+    assert row["effect"] == pytest.approx(500 / 700)
     assert (row["faster_wins"], row["faster_ties"], row["n_pairs"], row["p_n"]) == (2, 0, 5, 5)
-    assert row["p_value"] == pytest.approx(26 / 32)
-    assert row["variant.time_iqm_bound"] == ">="  # seconds censored at 10 s, like steps
+    assert row["p_value"] == pytest.approx(1.0) and row["p_method"] == "exact sign test"
     assert bool(csv.loc[csv["setting"] == "multiply", "target_at_start"].iloc[0])
 
 
@@ -172,8 +189,9 @@ def test_control_is_an_option(runs_root, tmp_path, capsys, no_figures):
                  "--control", "attention"]) == 0
     rows = markdown_rows(tmp_path / "main_table.md")
     assert ("adding", "baseline vs attention") in rows
-    # baseline vs attention: 200 / 500
-    assert rows["adding", "baseline vs attention"]["Speedup [95% CI]"].startswith("0.40 [")
+    # baseline vs attention: restricted means 240 / 500
+    assert rows["adding", "baseline vs attention"][
+        "Effect: restricted-mean ratio [95% CI]"].startswith("0.48 [")
     assert main([str(runs_root), "--out", str(tmp_path / "m"), "--resamples", "200",
                  "--control", "max"]) == 0
     assert "no max runs" in capsys.readouterr().out
@@ -210,7 +228,7 @@ def test_bad_input(runs_root, tmp_path, capsys, monkeypatch, no_figures):
     captured = capsys.readouterr()
     assert f"skipping {bad}" in captured.err
     (row,) = markdown_rows(tmp_path / "o" / "main_table.md").values()
-    assert row["Speedup [95% CI]"] == "no baseline runs"
+    assert row["Effect: restricted-mean ratio [95% CI]"] == "no baseline runs"
     assert row["variant: reached"] == "2/2" and row["control: reached"] == "—"
 
 

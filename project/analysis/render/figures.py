@@ -163,10 +163,11 @@ def ratio_text(value: float, low: float, high: float, bound: str) -> str:
 
 def forest_figure(table: pd.DataFrame, across: pd.DataFrame, out: Path,
                   variants: list[str]) -> list[Path]:
-    """Speedup of each variant over the control per setting with 95% CIs, and each variant's
-    geometric mean across settings; log x axis, 1 = no speedup. An open interval side (a
-    censored median) is drawn as an arrow to the edge of the axis."""
-    rows = table[table["speedup"].notna()] if "speedup" in table else table.iloc[:0]
+    """Effect (restricted-mean ratio) of each variant over the control per setting with 95%
+    CIs, on steps and on time at isolated step costs, and each variant's IQM of effects across
+    settings (its CI over seeds); log x axis, 1 = no effect. Restricted means are finite, so
+    no side is open (the arrow drawing stays for non-finite input)."""
+    rows = table[table["effect"].notna()] if "effect" in table else table.iloc[:0]
     gm_rows = across if len(across) else pd.DataFrame(columns=["variant"])
     n = len(rows) + len(gm_rows)
     fig, axes = plt.subplots(1, 2, figsize=(13, 1.8 + 0.45 * max(n, 1)),
@@ -175,14 +176,15 @@ def forest_figure(table: pd.DataFrame, across: pd.DataFrame, out: Path,
     colors = palette(variants)
     control = table.attrs.get("control", "control")
     for ax, (kind, label, gm) in zip(axes[0], (
-            ("speedup", "steps", "geomean_speedup"),
-            ("time_speedup", "training time", "geomean_time_speedup"))):
+            ("effect", "steps", "iqm_effect"),
+            ("time_effect", "time at isolated step costs", None))):
         items = [(f"{r['setting']}: {r['variant']}", r["variant"], r[kind], r[f"{kind}_low"],
-                  r[f"{kind}_high"], r[f"{kind}_bound"], "o") for _, r in rows.iterrows()]
-        items += [(f"geometric mean: {r['variant']} ({int(r['settings'])} setting"
-                   f"{'' if int(r['settings']) == 1 else 's'})",
-                   r["variant"], r[gm], r[f"{gm}_low"], r[f"{gm}_high"], r[f"{gm}_bound"], "D")
-                  for _, r in gm_rows.iterrows() if np.isfinite(r.get(gm, np.nan))]
+                  r[f"{kind}_high"], "", "o") for _, r in rows.iterrows()
+                 if np.isfinite(r.get(kind, np.nan))]
+        items += [(f"IQM of effects: {r['variant']} ({int(r['settings'])} setting"
+                   f"{'' if int(r['settings']) == 1 else 's'}; CI over seeds)",
+                   r["variant"], r[gm], r[f"{gm}_seeds_low"], r[f"{gm}_seeds_high"], "", "D")
+                  for _, r in gm_rows.iterrows() if gm and np.isfinite(r.get(gm, np.nan))]
         y = np.arange(len(items))[::-1]
         finite = [x for it in items for x in it[2:5] if np.isfinite(x) and x > 0]
         lo_x = min(finite + [0.8]) / 1.5
@@ -204,14 +206,13 @@ def forest_figure(table: pd.DataFrame, across: pd.DataFrame, out: Path,
         ax.set_ylim(-0.6, max(len(items), 1) - 0.4)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(minor_tick))
-        ax.set_xlabel(f"speedup on {label} ({control} median / variant median, log scale)")
+        ax.set_xlabel(f"effect on {label} ({control} restricted mean / variant's, log scale)")
         ax.grid(alpha=0.3, axis="x")
         ax.set_title(f"{label}: >1 means the variant reaches the target sooner than "
                      f"{control}", fontsize=10)
         if not items:
-            ax.text(0.5, 0.5, f"no setting with a variant and {control}", ha="center",
-                    transform=ax.transAxes)
-    fig.suptitle(f"Speedup over {control} with 95% bootstrap CIs (▶ lower bound: {control}'s "
-                 "median censored; ◀ upper bound: the variant's; an arrow at an end: that side "
-                 "is open)", fontsize=10)
+            ax.text(0.5, 0.5, f"no setting with a variant, {control} (and step costs)",
+                    ha="center", transform=ax.transAxes)
+    fig.suptitle(f"Effect over {control} (restricted-mean ratio) with 95% paired bootstrap "
+                 "CIs", fontsize=10)
     return save(fig, out, "speedup_forest")

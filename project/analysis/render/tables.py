@@ -3,12 +3,15 @@
 Main table: one row per (setting, variant vs control). For the variant and for the control:
 the test metric (mean ± std over seeds), steps to target (Kaplan-Meier median [quartiles];
 ``>B`` when censored at budget ``B``), their IQM (``≥`` when a censored run is among the
-middle half) and reached n/N; then the speedup on steps [95% CI] (``≥ x [low, ∞)`` when the
-control's median is censored, ``≤ x (0, high]`` when the variant's is), P(variant faster)
-[exact 95% CI] (n pairs), the Wilcoxon p-value after Holm's correction (pairs the test used),
-and the test-metric difference (variant minus control) [95% CI] with its Holm-corrected
-Wilcoxon p (pairs used). The time table: seconds to target and progress AUC, median and IQM,
-and the speedup on training time.
+middle half), the restricted mean steps to target (up to the budget) and reached n/N; then the
+effect (restricted-mean ratio control / variant [paired bootstrap 95% CI], always finite),
+the ratio of medians (descriptive: a bound under censoring, no interval), P(variant faster)
+[exact 95% CI] (n pairs), the steps p-value after Holm's correction naming its test, the pairs
+it used and the smallest p those pairs allow, and the test-metric difference (variant minus
+control) [95% CI] with its Holm-corrected p. The generalisation table: test metric at the
+best-validation checkpoint and at the full budget, and the train-minus-test gap, as paired
+differences (where the runs carry them). The time table: isolated step costs, restricted mean
+time at those costs, progress AUC, and the time effect.
 """
 
 from __future__ import annotations
@@ -93,12 +96,14 @@ def side_cells(row: pd.Series, side: str) -> dict:
     if not present:
         return {f"{side}: {c}": DASH for c in ("test (mean ± std)",
                                                 "steps to target (median [IQR])",
-                                                "steps IQM", "reached")}
+                                                "steps IQM", "restricted mean steps",
+                                                "reached")}
     return {f"{side}: test (mean ± std)": fmt_mean_std(row[f"{side}.test_mean"],
                                                         row[f"{side}.test_std"]),
             f"{side}: steps to target (median [IQR])": fmt_steps_iqr(row, side),
             f"{side}: steps IQM": fmt_bounded(row[f"{side}.steps_iqm"],
                                               row[f"{side}.steps_iqm_bound"]),
+            f"{side}: restricted mean steps": fmt_number(row[f"{side}.steps_rmst"]),
             f"{side}: reached": f"{int(row[f'{side}.reached'])}/{int(row[f'{side}.runs'])}"}
 
 
@@ -118,6 +123,42 @@ def missing(row: pd.Series) -> str:
     return "" if _nan(m) else str(m)
 
 
+def fmt_effect(value: float, low: float, high: float) -> str:
+    """A ratio and its interval, ``value [low, high]`` (always finite: restricted means)."""
+    return DASH if _nan(value) else f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def fmt_test(row: pd.Series, prefix: str) -> str:
+    """``p (method, n=.., floor ..)`` of one Holm family: the Holm-adjusted p, the test, the
+    pairs it used and the smallest adjusted p those pairs allow."""
+    if prefix == "p":
+        p, n, method, floor = (row.get(k) for k in ("p_holm", "p_n", "p_method",
+                                                     "p_floor_holm"))
+        return f"{fmt_p(p)} ({method}, n={int(n)}, floor {fmt_p(floor)})"
+    p, n, method = (row.get(f"{prefix}_p{k}") for k in ("_holm", "_n", "_method"))
+    return f"p {fmt_p(p)} ({method}, n={int(n)})"
+
+
+def fmt_difference(row: pd.Series, prefix: str) -> str:
+    """``diff [low, high], p (method, n)`` of a paired per-run figure; — when not carried."""
+    if _nan(row.get(f"{prefix}_diff")):
+        return DASH
+    return (f"{fmt_signed(row[f'{prefix}_diff'])} [{fmt_signed(row[f'{prefix}_diff_low'])}, "
+            f"{fmt_signed(row[f'{prefix}_diff_high'])}], {fmt_test(row, prefix)}")
+
+
+def fmt_median_ratio(value: float, bound: str) -> str:
+    """The ratio of medians, descriptive only: no interval; ``?`` when both are censored."""
+    if _nan(value):
+        return DASH
+    return "? (both medians censored)" if bound == "?" else fmt_bounded(value, bound)
+
+
+MAIN_COLUMNS = ("Effect: restricted-mean ratio [95% CI]", "Median ratio (descriptive)",
+                "P(faster) [exact 95% CI] (n)", "p (Holm) (test, pairs, floor)",
+                "Test diff [95% CI], p (Holm) (test, n)")
+
+
 def main_table(table: pd.DataFrame, auto_target: bool = False) -> pd.DataFrame:
     """Text cells of the main table from ``comparison_table``'s numeric rows."""
     rows = []
@@ -126,56 +167,81 @@ def main_table(table: pd.DataFrame, auto_target: bool = False) -> pd.DataFrame:
                  "Comparison": comparison_label(row)}
         for side in ("variant", "control"):
             cells.update(side_cells(row, side))
-        cols = ("Speedup [95% CI]", "P(faster) [exact 95% CI] (n)", "p (Holm) (n pairs)",
-                "Test diff [95% CI], p (Holm) (n)")
+        cols = MAIN_COLUMNS
         if missing(row):
             cells.update(dict.fromkeys(cols, DASH))
             cells[cols[0]] = missing(row)
             rows.append(cells)
             continue
         if bool(row["target_at_start"]):
-            cells[cols[0]] = "target met at step 0: no speedup"
-            cells[cols[1]] = cells[cols[2]] = DASH
+            cells.update(dict.fromkeys(cols[1:4], DASH))
+            cells[cols[0]] = "target met at step 0: no effect"
         else:
-            cells[cols[0]] = fmt_ratio_ci(row["speedup"], row["speedup_low"], row["speedup_high"],
-                                    row["speedup_bound"])
-            cells[cols[1]] = (f"{fmt_ci(row['p_faster'], row['p_faster_low'], row['p_faster_high'])}"
+            cells[cols[0]] = fmt_effect(row["effect"], row["effect_low"], row["effect_high"])
+            cells[cols[1]] = fmt_median_ratio(row["speedup"], row["speedup_bound"])
+            cells[cols[2]] = (f"{fmt_ci(row['p_faster'], row['p_faster_low'], row['p_faster_high'])}"
                               f" (n={int(row['n_pairs'])})")
-            cells[cols[2]] = f"{fmt_p(row['p_holm'])} (n={int(row['p_n'])})"
-        cells[cols[3]] = (DASH if _nan(row.get("test_diff")) else
-                          f"{fmt_signed(row['test_diff'])} [{fmt_signed(row['test_diff_low'])}, "
-                          f"{fmt_signed(row['test_diff_high'])}], p {fmt_p(row['test_p_holm'])} "
-                          f"(n={int(row['test_p_n'])})")
+            cells[cols[3]] = fmt_test(row, "p")
+        cells[cols[4]] = fmt_difference(row, "test")
+        rows.append(cells)
+    return pd.DataFrame(rows)
+
+
+GENERALISATION_COLUMNS = {"test": ("test at best validation", "test_mean", "test_std"),
+                          "budget": ("test at full budget", "test_at_budget_mean",
+                                     "test_at_budget_std"),
+                          "gap": ("train − test gap at budget", "gap_at_budget_mean",
+                                  "gap_at_budget_std")}
+
+
+def generalisation_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Text cells of the generalisation table: per figure the runs carry (test metric at the
+    best-validation checkpoint, at the full budget, train-minus-test gap at the budget), each
+    side's mean ± std and the paired difference with its test."""
+    present = [k for k in GENERALISATION_COLUMNS if f"{k}_diff" in table
+               and table[f"{k}_diff"].notna().any()]
+    rows = []
+    for _, row in table.iterrows():
+        cells = {"Setting": row["setting"], "Comparison": comparison_label(row)}
+        for key in present:
+            name, mean, std = GENERALISATION_COLUMNS[key]
+            for side in ("variant", "control"):
+                cells[f"{name}: {side}"] = (fmt_mean_std(row.get(f"{side}.{mean}"),
+                                                         row.get(f"{side}.{std}"))
+                                            if not _nan(row.get(f"{side}.{mean}")) else DASH)
+            cells[f"{name}: diff [95% CI], p (Holm)"] = (missing(row) or
+                                                         fmt_difference(row, key))
         rows.append(cells)
     return pd.DataFrame(rows)
 
 
 def time_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Text cells of the time table: seconds to target and progress AUC (median and IQM) per
-    side, and the speedup on training time."""
+    """Text cells of the time table: per side the isolated step cost, the restricted mean time
+    to target at that cost, and the progress AUC (median and IQM); then the time effect (the
+    restricted-mean ratio times the ratio of step costs). No per-run clock is used."""
     rows = []
     for _, row in table.iterrows():
         cells = {"Setting": row["setting"], "Comparison": comparison_label(row)}
         for side in ("variant", "control"):
             if _nan(row.get(f"{side}.runs")):
                 cells.update({f"{side}: {c}": DASH for c in (
-                    "seconds to target (median [IQR])", "seconds IQM", "AUC median",
+                    "step cost (ms, isolated)", "restricted mean time (s)", "AUC median",
                     "AUC IQM")})
                 continue
-            cells[f"{side}: seconds to target (median [IQR])"] = fmt_steps_iqr(row, side, "time")
-            cells[f"{side}: seconds IQM"] = fmt_bounded(row[f"{side}.time_iqm"],
-                                                        row[f"{side}.time_iqm_bound"])
+            cost = row.get(f"{side}.step_cost_s")
+            cells[f"{side}: step cost (ms, isolated)"] = (DASH if _nan(cost)
+                                                           else f"{1000 * cost:.3g}")
+            cells[f"{side}: restricted mean time (s)"] = fmt_number(row.get(f"{side}.time_rmst"))
             cells[f"{side}: AUC median"] = f"{row[f'{side}.auc_median']:.3f}"
             cells[f"{side}: AUC IQM"] = f"{row[f'{side}.auc_iqm']:.3f}"
+        col = "Time effect at isolated step costs [95% CI]"
         if missing(row):
-            cells["Time speedup [95% CI]"] = missing(row)
+            cells[col] = missing(row)
         elif bool(row["target_at_start"]):
-            cells["Time speedup [95% CI]"] = "target met at step 0: no speedup"
+            cells[col] = "target met at step 0: no effect"
         else:
-            cells["Time speedup [95% CI]"] = fmt_ratio_ci(row["time_speedup"],
-                                                    row["time_speedup_low"],
-                                                    row["time_speedup_high"],
-                                                    row["time_speedup_bound"])
+            cells[col] = fmt_effect(row.get("time_effect"), row.get("time_effect_low"),
+                                    row.get("time_effect_high"))
         rows.append(cells)
     return pd.DataFrame(rows)
 

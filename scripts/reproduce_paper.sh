@@ -37,11 +37,12 @@ for table in ${tables//,/ }; do
   (( sweep_status == 2 )) && exit 2
   (( sweep_status != 0 )) && status=$sweep_status
   python -m project.report "$out" --out "$out/report" --control baseline \
-    | tee "$out/report.txt" || exit $?
+    --step-costs docs/bench.json | tee "$out/report.txt" || exit $?
   took=$(( $(date +%s) - start ))
   figs=docs/results/$table
   mkdir -p "$figs"
-  cp "$out"/report/main_table.{md,tex,csv} "$out"/report/*.png "$figs"/
+  cp "$out"/report/{main_table.{md,tex,csv},time_table.md,generalisation_table.md,runs.csv} \
+    "$out"/report/*.png "$figs"/
   body=$(mktemp)
   {
     echo "Command: \`scripts/reproduce_paper.sh --tables $table --workers $workers${extra[*]:+ --sweep-args \"${extra[*]}\"}\` (wall ${took}s; sweep exit status $sweep_status)."
@@ -50,7 +51,7 @@ for table in ${tables//,/ }; do
     echo
     sed -n '/^|/,$p' "$out/report.txt" | sed '/^report: /d'
     echo
-    echo "Tables: [Markdown](results/$table/main_table.md), [LaTeX](results/$table/main_table.tex), [CSV](results/$table/main_table.csv)."
+    echo "Tables: [Markdown](results/$table/main_table.md), [LaTeX](results/$table/main_table.tex), [CSV](results/$table/main_table.csv), [time](results/$table/time_table.md), [generalisation](results/$table/generalisation_table.md); per-seed data: [runs.csv](results/$table/runs.csv) (\`python -m project.report --from-csv docs/results/$table/runs.csv --out DIR\` rebuilds every table)."
     echo
     for png in "$figs"/*.png; do echo "![$(basename "$png" .png)](results/$table/$(basename "$png"))"; done
   } > "$body"

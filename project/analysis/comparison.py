@@ -106,8 +106,8 @@ def cell_stats(runs: pd.DataFrame, budget: float | None = None) -> dict:
     out["time_median"] = med * out["step_cost_s"]  # inf (censored) stays inf; NaN without cost
     out["time_rmst"] = out["steps_rmst"] * out["step_cost_s"]
     out["test_mean"], out["test_std"] = mean_std(runs["test_at_best"].astype(float))
-    for col in ("test_at_budget", "gap_at_budget"):
-        if col in runs:
+    for col in ("test_at_budget", "gap_at_budget"):  # only where the runs carry them
+        if col in runs and np.isfinite(runs[col].astype(float)).any():
             out[f"{col}_mean"], out[f"{col}_std"] = mean_std(runs[col].astype(float))
     auc = runs["auc"].astype(float).to_numpy()
     out["auc_median"] = float(np.median(auc)) if auc.size else float("nan")

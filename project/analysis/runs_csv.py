@@ -50,6 +50,9 @@ def export_runs(runs: pd.DataFrame) -> pd.DataFrame:
             out[col] = runs["hparams.lr"] if "hparams.lr" in runs else runs.get("lr", np.nan)
         elif col == "censoring":
             out[col] = [censoring(r) for _, r in runs.iterrows()]
+        elif col in FLAGS:  # an absent flag is false (as ``comparison.target_at_start``)
+            out[col] = (runs[col].fillna(False).astype(bool) if col in runs
+                        else False)
         else:
             out[col] = runs[col] if col in runs else np.nan
     return out.reset_index(drop=True)

@@ -293,14 +293,15 @@ def profile_times(cells: pd.DataFrame, variants: list[str],
                   kind: str) -> tuple[list[str], np.ndarray]:
     """``(variants, (variants, settings) times)``: Kaplan-Meier median time to target of each
     of ``variants`` present in ``cells`` on the settings every one of them ran (``inf`` when
-    the median is censored); settings with the target met at step 0 are left out."""
+    the median is censored; time: steps x isolated step cost, settings without one left
+    out); settings with the target met at step 0 are left out."""
     if cells.empty:
         return [], np.zeros((0, 0))
     cells = cells[~cells["target_at_start"].astype(bool)]
     variants = [v for v in variants if v in set(cells["variant"])]
     times = {(s, v): t for s, v, t in zip(cells["setting"], cells["variant"],
                                            cells[f"{kind}_median"])}
-    settings = [s for s in dict.fromkeys(cells["setting"])
-                if all((s, v) in times for v in variants)]
+    settings = [s for s in dict.fromkeys(cells["setting"])  # NaN: no step cost measured
+                if all((s, v) in times and not np.isnan(times[s, v]) for v in variants)]
     return variants, np.array([[times[s, v] for s in settings] for v in variants],
                               dtype=float).reshape(len(variants), len(settings))

@@ -183,7 +183,8 @@ def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: st
     files["markdown"].write_text(markdown + "\n" + note_lines[0] + "\n")
     control_tex = latex_escape(control)
     caption = (f"Every variant vs {control_tex}: test metric, steps to target, effect "
-               f"(restricted-mean ratio), P(faster), $p$ and test difference over seeds. {floor_latex(table)}")
+               f"(restricted-mean ratio), P(faster), $p$ and test difference over seeds. "
+               f"{floor_latex(table)}")
     files["latex"].write_text(to_latex(main, caption))
     files["time_markdown"].write_text(to_markdown(times))
     files["time_latex"].write_text(to_latex(times, f"Every variant vs {control_tex}: isolated "

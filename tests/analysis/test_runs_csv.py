@@ -84,6 +84,9 @@ def test_time_is_steps_times_the_isolated_step_cost(reports):
     assert row["variant.steps_rmst"] == pytest.approx(650)
     assert row["variant.time_rmst"] == pytest.approx(13.0)
     assert pd.isna(table.loc["gunpoint", "time_effect"])  # no step cost measured for it
+    # the time profile covers only the setting with step costs
+    assert "Performance-profile score (time at isolated step costs, 1 setting(s))" in reports[2]
+    assert "Performance-profile score (steps, 2 setting(s))" in reports[2]
 
 
 def test_generalisation_table_only_where_runs_carry_the_figures(reports):

@@ -127,16 +127,18 @@ def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path,
 
 
 def profile_figure(cells: pd.DataFrame, variants: list[str], out: Path) -> list[Path]:
-    """Performance profiles rho(tau), tau in [1, 4], on steps and on seconds to target, over
-    all variants (``cells``: ``comparison.cell_table``)."""
+    """Performance profiles rho(tau), tau in [1, 4], on steps and on seconds to target (steps
+    x isolated step cost), over all variants (``cells``: ``comparison.cell_table``)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     taus = np.linspace(1.0, TAU_MAX, 601)
     colors = palette(variants)
-    for ax, kind, unit in ((axes[0], "steps", "steps"), (axes[1], "time", "seconds")):
+    for ax, kind, unit in ((axes[0], "steps", "steps"),
+                           (axes[1], "time", "seconds (isolated step cost)")):
         present, times = profile_times(cells, variants, kind)
         if times.size == 0:
-            ax.text(0.5, 0.5, "no setting run by every variant", ha="center",
-                    transform=ax.transAxes)
+            ax.text(0.5, 0.5, "no setting run by every variant" + (
+                " with step costs (--step-costs)" if kind == "time" else ""), ha="center",
+                transform=ax.transAxes)
         else:
             curves, scores = rho(times, taus), profile_score(times)
             for i, v in enumerate(present):

@@ -179,8 +179,8 @@ def main_table(table: pd.DataFrame, auto_target: bool = False) -> pd.DataFrame:
         else:
             cells[cols[0]] = fmt_effect(row["effect"], row["effect_low"], row["effect_high"])
             cells[cols[1]] = fmt_median_ratio(row["speedup"], row["speedup_bound"])
-            cells[cols[2]] = (f"{fmt_ci(row['p_faster'], row['p_faster_low'], row['p_faster_high'])}"
-                              f" (n={int(row['n_pairs'])})")
+            faster = fmt_ci(row["p_faster"], row["p_faster_low"], row["p_faster_high"])
+            cells[cols[2]] = f"{faster} (n={int(row['n_pairs'])})"
             cells[cols[3]] = fmt_test(row, "p")
         cells[cols[4]] = fmt_difference(row, "test")
         rows.append(cells)

@@ -112,7 +112,7 @@ def test_cells_of_a_clean_comparison(report):
     m = re.fullmatch(r"2\.08 \[(\d+\.\d\d), (\d+\.\d\d)\]",
                      row["Effect: restricted-mean ratio [95% CI]"])
     assert m and 0.75 <= float(m[1]) <= 2.08 <= float(m[2]) <= 7.0
-    assert row["Median ratio (descriptive)"] == "2.5"
+    assert row["Median ratio (descriptive)"] == "2.50"
     assert row["control: restricted mean steps"] == "500"
     assert row["variant: restricted mean steps"] == "240"
     # 5 of 5 pairs faster: Clopper-Pearson [0.025^(1/5), 1] = [0.478, 1]
@@ -139,7 +139,7 @@ def test_cells_of_a_censored_variant(report):
     m = re.fullmatch(r"0\.71 \[(\d+\.\d\d), (\d+\.\d\d)\]", effect)
     assert m and 0 < float(m[1]) <= 0.71 <= float(m[2]) < 10
     assert row["variant: restricted mean steps"] == "700"
-    assert row["Median ratio (descriptive)"] == "≤ 0.5"
+    assert row["Median ratio (descriptive)"] == "≤ 0.50"
     # 2 wins (seeds 3, 4), 3 losses: 0.4, Clopper-Pearson [beta(.025; 2, 4), beta(.975; 3, 3)]
     from scipy.stats import beta
 

@@ -151,7 +151,9 @@ def fmt_median_ratio(value: float, bound: str) -> str:
     """The ratio of medians, descriptive only: no interval; ``?`` when both are censored."""
     if _nan(value):
         return DASH
-    return "? (both medians censored)" if bound == "?" else fmt_bounded(value, bound)
+    if bound == "?":
+        return "? (both medians censored)"
+    return f"{BOUND.get(bound or '', '')}{value:.2f}"
 
 
 MAIN_COLUMNS = ("Effect: restricted-mean ratio [95% CI]", "Median ratio (descriptive)",

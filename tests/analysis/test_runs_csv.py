@@ -4,6 +4,7 @@ step costs; the generalisation table; no printed interval is (0, ∞)."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,7 +107,13 @@ def test_no_printed_interval_is_open(reports):
     a, b, printed = reports
     for text in [printed] + [(d / n).read_text() for d in (a, b)
                              for n in ("main_table.md", "time_table.md")]:
-        assert "∞" not in text and "(0," not in text
+        assert "∞" not in text and "(0," not in text and "inf" not in text
+    table = pd.read_csv(a / "main_table.csv")
+    limits = table[["effect_low", "effect_high"]].to_numpy()
+    assert (limits > 0).all() and np.isfinite(limits).all()
+    across = pd.read_csv(a / "across_tasks.csv")
+    bounds = across[[c for c in across if c.endswith(("_low", "_high"))]].to_numpy(float)
+    assert bounds.size == 8 and (bounds > 0).all() and np.isfinite(bounds).all()
 
 
 def test_bad_csv_input_is_one_line_and_exit_2(tmp_path, capsys, no_figures):

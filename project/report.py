@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         result = build_report(args.source, args.out, group=args.group, tags=args.tag,
                               state=args.state, n_resamples=args.resamples, seed=args.seed,
                               target=args.target, control=args.control)
-    except (LookupError, FileNotFoundError, ValueError) as e:
+    except (LookupError, OSError, ValueError) as e:  # OSError: --out a file, read-only, full
         return user_error(e)
     print(result["markdown"])
     print(result["floor"])

@@ -8,8 +8,8 @@
 A run launched by the CLI, the sweep runner, Hydra multirun or ``train(compose(...))`` gets
 the same identity, and its folder name derives from it. The identity also holds the data's
 fingerprint (``project.data.fingerprint``), which is not part of the name: a run whose data
-changed keeps its folder and is reported stale or refused on resume (``project.run_folder``). Runs of one setting with different
-variants and the same seed are paired.
+changed keeps its folder and is reported stale or refused on resume (``project.run_folder``).
+Runs of one setting with different variants and the same seed are paired.
 """
 
 from __future__ import annotations

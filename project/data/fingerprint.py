@@ -4,8 +4,9 @@ The files are those ``sources.resolve_source`` finds for the task's data config 
 ``path``, or the offline copy); synthetic and hub-only tasks have none (fingerprint None).
 A file's SHA-256 is computed once and cached under ``<project root>/.cache`` by path,
 size, modification time, inode and status-change time (which every write moves and no user
-call can set back); when any of those changes the content is hashed again. The fingerprint is part of a run's identity and of the
-record its resume and staleness checks compare (``project.run_folder``).
+call can set back); when any of those changes the content is hashed again. The fingerprint
+is part of a run's identity and of the record its resume and staleness checks compare
+(``project.run_folder``).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                   state=args.state, n_resamples=args.resamples,
                                   seed=args.seed, target=args.target, control=args.control,
                                   step_costs=args.step_costs)
-    except (LookupError, FileNotFoundError, ValueError) as e:
+    except (LookupError, OSError, ValueError) as e:  # OSError: --out a file, read-only, full
         return user_error(e)
     print(result["markdown"])
     print(result["floor"])

@@ -317,9 +317,14 @@ class AlreadyFinished(dict):
     (by an earlier command or another process): nothing was trained by this call."""
 
 
-def already_finished(run_dir: str | Path) -> AlreadyFinished | None:
-    """The folder's summary, marked as not trained by the caller; None if not finished."""
-    return AlreadyFinished(read_summary(run_dir)) if is_finished(run_dir) else None
+def already_finished(run_dir: str | Path, config=None) -> AlreadyFinished | None:
+    """The folder's summary, marked as not trained by the caller; None if not finished. Given
+    the caller's ``config``, ``.stale`` lists how the run's record differs from it."""
+    if not is_finished(run_dir):
+        return None
+    summary = AlreadyFinished(read_summary(run_dir))
+    summary.stale = config_differences(config, run_dir) if config is not None else []
+    return summary
 
 
 def summary_damage(run_dir: str | Path) -> str | None:
@@ -400,20 +405,70 @@ def is_unfinished(run_dir: str | Path) -> bool:
                                          or last_checkpoint(run_dir).exists())
 
 
-def config_differences(config, run_dir: str | Path) -> list[str]:
-    """The keys (``section.key: saved -> now``) in which the saved ``config.yaml`` differs
-    from ``config`` in what it measures (``MEASURED_SECTIONS``); [] when there is none."""
+def measured_record(config) -> dict:
+    """What a run measures: its ``MEASURED_SECTIONS`` (resolved) and its data's fingerprint.
+    Every checkpoint holds it (``RECORD``): the record a resume is checked against, which an
+    edit of ``config.yaml`` cannot change."""
     from omegaconf import OmegaConf
 
+    from project.data.fingerprint import KEY, data_fingerprint
+
+    record = {key: _container(OmegaConf.select(config, key), resolve=True)
+              for key in MEASURED_SECTIONS}
+    return {**record, KEY: data_fingerprint(config)}
+
+
+RECORD = "run_record"  # a checkpoint's key for ``measured_record``
+
+
+def _container(node, resolve: bool = False):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(node, resolve=resolve) if OmegaConf.is_config(node) else node
+
+
+def saved_record(run_dir: str | Path, checkpoint: bool = False) -> tuple[dict | None, Path]:
+    """``(record, file)``: the record of what the run was made under, from ``last.ckpt``
+    when ``checkpoint`` and it holds one, else from ``config.yaml`` (None when neither)."""
+    from omegaconf import OmegaConf
+
+    from project.data.fingerprint import KEY
+
+    if checkpoint and last_checkpoint(run_dir).exists():
+        import torch
+
+        try:
+            ckpt = torch.load(last_checkpoint(run_dir), map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - an unreadable checkpoint is refused by its own check
+            ckpt = {}
+        if RECORD in ckpt:
+            return ckpt[RECORD], last_checkpoint(run_dir)
     saved = read_config(run_dir)
+    if saved is None:
+        return None, config_path(run_dir)
+    record = {key: _container(OmegaConf.select(saved, key)) for key in MEASURED_SECTIONS}
+    record[KEY] = OmegaConf.select(saved, f"identity.{KEY}")
+    return record, config_path(run_dir)
+
+
+def config_differences(config, run_dir: str | Path, checkpoint: bool = False) -> list[str]:
+    """The keys (``section.key: saved -> now``) in which the saved record (``saved_record``)
+    differs from ``config`` in what it measures (``MEASURED_SECTIONS`` and the data's
+    fingerprint); [] when there is none."""
+    from omegaconf import OmegaConf
+
+    from project.data.fingerprint import KEY, data_change, data_fingerprint
+
+    saved, _ = saved_record(run_dir, checkpoint)
     if saved is None:
         return []
     changes: list[str] = []
     for key in MEASURED_SECTIONS:
-        now, before = OmegaConf.select(config, key), OmegaConf.select(saved, key)
-        now = OmegaConf.to_container(now, resolve=True) if OmegaConf.is_config(now) else now
-        before = OmegaConf.to_container(before) if OmegaConf.is_config(before) else before
-        _differences(key, before, now, changes)
+        now = _container(OmegaConf.select(config, key), resolve=True)
+        _differences(key, saved.get(key), now, changes)
+    if saved.get(KEY) is not None and (data := data_change(
+            saved[KEY], data_fingerprint(config), config)):
+        changes.insert(0, data)
     return changes
 
 
@@ -432,16 +487,18 @@ def config_changed(config, run_dir: str | Path) -> bool:
 
 
 def check_resume_config(config, run_dir: str | Path) -> None:
-    """Refuse to resume an unfinished run under a config that measures something else than
-    the one it was started under (its checkpoint holds training made under the old one):
+    """Refuse to resume an unfinished run under a config that measures something else, or
+    on other data, than what its checkpoint was trained under (the checkpoint's own record,
+    ``measured_record``; ``config.yaml`` for checkpoints written before records existed):
     ``ConfigChanged`` names the keys and the remedies."""
-    changes = config_differences(config, run_dir)
+    changes = config_differences(config, run_dir, checkpoint=True)
     if changes:
+        _, where = saved_record(run_dir, checkpoint=True)
         more = f" (and {len(changes) - 2} more)" if len(changes) > 2 else ""
         raise ConfigChanged(
             f"cannot resume {run_dir}: it was started under another config "
-            f"({'; '.join(changes[:2])}{more}, see {config_path(run_dir)}); rerun with its "
-            "settings, or with resume=never to train it again from step 0 under these")
+            f"({'; '.join(changes[:2])}{more}, recorded in {where}); rerun with its "
+            "settings and data, or with resume=never to train it again from step 0 under these")
 
 
 def is_stale(config, run_dir: str | Path) -> bool:

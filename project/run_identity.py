@@ -6,8 +6,10 @@
 * *variant*: the model config plus its ``model.*`` overrides.
 
 A run launched by the CLI, the sweep runner, Hydra multirun or ``train(compose(...))`` gets
-the same identity, and its folder name derives from it. Runs of one setting with different
-variants and the same seed are paired.
+the same identity, and its folder name derives from it. The identity also holds the data's
+fingerprint (``project.data.fingerprint``), which is not part of the name: a run whose data
+changed keeps its folder and is reported stale or refused on resume (``project.run_folder``).
+Runs of one setting with different variants and the same seed are paired.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class RunIdentity:
     seed: int
     setting_overrides: tuple[str, ...] = field(default_factory=tuple)
     variant_overrides: tuple[str, ...] = field(default_factory=tuple)
+    # content hash of the files the task reads (project/data/fingerprint.py); not in the name
+    data_fingerprint: str | None = None
 
     @property
     def setting(self) -> str:
@@ -135,4 +139,7 @@ def identity_of(cfg: DictConfig) -> RunIdentity:
     setting += [o for o in differences(cfg, reference, "trainer")
                 if o.lstrip("~").split("=", 1)[0].split(".", 1)[1] not in RUN_MECHANICS]
     variant = differences(cfg, reference, "model")
-    return RunIdentity(task, model, int(cfg.seed), tuple(sorted(setting)), tuple(variant))
+    from project.data.fingerprint import data_fingerprint
+
+    return RunIdentity(task, model, int(cfg.seed), tuple(sorted(setting)), tuple(variant),
+                       data_fingerprint(cfg))

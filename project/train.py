@@ -53,6 +53,10 @@ def main(cfg: DictConfig) -> dict | None:
         return fail(e)
     already = "already finished, not trained again: " if isinstance(
         summary, run_folder.AlreadyFinished) else ""
+    if already and getattr(summary, "stale", None):  # made under another config or data
+        print(f"warning: {cfg.run_dir} is stale: it was made under another config or data "
+              f"({'; '.join(summary.stale[:2])}); its figures are not today's: delete the "
+              "folder and rerun (a sweep: --rerun-stale)", file=sys.stderr)
     print(already + run_folder.describe_summary(summary, cfg.run_dir))
     return None
 

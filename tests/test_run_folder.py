@@ -159,7 +159,7 @@ def test_resuming_under_a_config_that_measures_something_else_is_refused(tmp_pat
     with pytest.raises(run_folder.ConfigChanged,
                        match=r"cannot resume .*: it was started under another config "
                              r"\(task\.net\.hidden: 64 -> 32; optimizer\.lr: 0\.003 -> 0\.01, "
-                             r"see .*config\.yaml\); .*resume=never"):
+                             r"recorded in .*config\.yaml\); .*resume=never"):
         run_folder.check_resume_config(edited, tmp_path)
 
 

@@ -18,6 +18,7 @@ from project.analysis.variants import add_keys
 from project.analysis.comparison import (across_tasks, cell_table, comparison_table, p_floor,
                                          profile_times)
 from project.analysis.render.figures import curve_figures, forest_figure, profile_figure
+from project.analysis.render import staging
 from project.analysis.render.html import write_html
 from project.analysis.sources import load_runs
 from project.analysis.render.tables import (fmt_p, generalisation_table, latex_escape,
@@ -164,7 +165,7 @@ def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: st
         runs = apply_auto_target(runs, curves, control)
         if runs.empty:
             raise LookupError(f"target=auto: no setting has runs of the control {control}")
-    out.mkdir(parents=True, exist_ok=True)
+    final, out = Path(out), staging.begin(out)  # written whole into final by commit()
     table = comparison_table(runs, control, n_resamples, seed)
     variants = table.attrs["variants"]
     keyed = add_keys(runs)
@@ -204,6 +205,8 @@ def write_report(runs: pd.DataFrame, curves: pd.DataFrame, out: Path, source: st
                                        ("Time and progress", times)],
                                across=across_line, notes=note_lines,
                                figures=[f for f in figures if f.suffix == ".png"], runs=runs)
+    staging.commit(out, final)
+    files, figures = staging.moved(files, final), staging.moved(figures, final)
     return {"files": files, "figures": figures, "markdown": markdown, "floor": note_lines[0],
             "across": across_line, "table": table, "time_table": times, "cells": cells,
             "across_table": across, "generalisation_table": general}

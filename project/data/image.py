@@ -68,9 +68,15 @@ class ImageClassificationDataModule(TensorDataModule):
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
         if image_shape is None or len(image_shape) != 3:
             raise ValueError(f"{name}: image_shape must be [C, H, W], got {image_shape}")
-        if sum(x is not None for x in (pixel_columns, pixels_column, image_column)) != 1:
+        chosen = {k: v for k, v in (("pixel_columns", pixel_columns),
+                                    ("pixels_column", pixels_column),
+                                    ("image_column", image_column)) if v is not None}
+        if len(chosen) != 1:
+            now = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "none"
             raise ValueError(f"{name}: set exactly one of pixel_columns, pixels_column, "
-                             f"image_column")
+                             f"image_column (now set: {now}; conf/task/custom_image.yaml sets "
+                             "pixel_columns=pixel_ by default: add task.data.pixel_columns=null "
+                             "to use another)")
         self.name = name
         self.source = SplitSource(name, files, path, offline_subdir, hub_id, hub_config,
                                   val_fraction, test_fraction, split_seed)

@@ -3,12 +3,16 @@
 Precedence: an explicit local ``path`` (a file, or a folder holding the dataset's files) >
 the offline copy under ``$SUITE_DATA_DIR`` (default ``<project root>/../shared/data``) >
 the Hugging Face hub id (skipped when HF offline mode is on). ``datasets`` keeps its cache
-in ``<project root>/.cache/huggingface``.
+in ``<project root>/.cache/huggingface``; a local file's tables are cached under its content
+hash, so an edited file is never served from the cache of its old content. A ``.tsv`` is read
+as the tab format is (no quote processing: a ``"`` is a character) unless ``tsv_quoting``.
 """
 
 from __future__ import annotations
 
+import csv
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,24 +108,14 @@ def _check_file(path: Path) -> None:
         raise ValueError(f"{path}: the file is empty")
 
 
-def read_tables(source: DataSource) -> dict[str, pd.DataFrame]:
+def read_tables(source: DataSource, tsv_quoting: bool = False) -> dict[str, pd.DataFrame]:
     """Read every split of ``source`` into a DataFrame (via ``datasets``); splits named
-    ``train``/``val``/``test``. Raises one line on empty files or tables without rows."""
+    ``train``/``val``/``test``. Raises one line on empty files, tables without rows or text
+    that is not UTF-8; warns when a file's row count differs from its line count."""
     if source.files:
         tables = {}
         for split, path in source.files.items():
-            _check_file(path)
-            kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
-            try:
-                ds = datasets.load_dataset(BUILDERS[path.suffix.lower()],
-                                           data_files={"train": str(path)}, split="train",
-                                           cache_dir=str(hf_cache_dir()), **kwargs)
-            except Exception as e:  # noqa: BLE001 - reader errors become one clear line
-                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-                raise ValueError(f"{path}: could not be read as a table ({msg})") from e
-            if len(ds) == 0:
-                raise ValueError(f"{path}: the file has no data rows")
-            tables[split] = ds.to_pandas()
+            tables[split] = read_table(path, tsv_quoting)
         return tables
     try:
         dd = datasets.load_dataset(source.hub_id, source.hub_config,
@@ -130,3 +124,56 @@ def read_tables(source: DataSource) -> dict[str, pd.DataFrame]:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise FileNotFoundError(f"hub id {source.hub_id}: could not be loaded ({msg})") from e
     return {HUB_SPLITS[s]: dd[s].to_pandas() for s in dd if s in HUB_SPLITS}
+
+
+def read_table(path: Path, tsv_quoting: bool = False) -> pd.DataFrame:
+    """One local file as a DataFrame (see ``read_tables``)."""
+    from project.data.fingerprint import file_digest
+
+    _check_file(path)
+    suffix = path.suffix.lower()
+    kwargs = {}
+    if suffix == ".tsv":
+        kwargs = {"delimiter": "\t"} if tsv_quoting else {"delimiter": "\t",
+                                                          "quoting": csv.QUOTE_NONE}
+    try:
+        ds = datasets.load_dataset(BUILDERS[suffix], data_files={"train": str(path)},
+                                   split="train", **kwargs,
+                                   cache_dir=str(hf_cache_dir() / "files" / file_digest(path)))
+    except Exception as e:  # noqa: BLE001 - reader errors become one clear line
+        bad = first_non_utf8_line(path) if BUILDERS[suffix] == "csv" else None
+        if bad:
+            raise ValueError(f"{path}: {bad}: save the file as UTF-8") from e
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"{path}: could not be read as a table ({msg})") from e
+    if len(ds) == 0:
+        raise ValueError(f"{path}: the file has no data rows")
+    if BUILDERS[suffix] == "csv":
+        lines = count_data_lines(path)
+        if lines != len(ds):
+            hint = ("quoted fields span or merge lines" if suffix != ".tsv" or tsv_quoting
+                    else "some lines are not rows")
+            print(f"warning: {path}: {len(ds)} rows read from {lines} non-blank lines after "
+                  f"the header ({hint}); check the file's quoting"
+                  + ("" if suffix != ".tsv" else
+                     " (task.data.tsv_quoting=false reads a .tsv without quotes)"),
+                  file=sys.stderr)
+    return ds.to_pandas()
+
+
+def count_data_lines(path: Path) -> int:
+    """Non-blank lines after the header line (what a quote-free reader makes rows of)."""
+    with open(path, "rb") as f:
+        return max(0, sum(1 for line in f if line.strip()) - 1)
+
+
+def first_non_utf8_line(path: Path) -> str | None:
+    """``line N is not valid UTF-8 (...)`` for the first such line, or None."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return (f"line {number} is not valid UTF-8 (byte 0x{line[e.start]:02x} at "
+                        f"column {e.start + 1})")
+    return None

@@ -44,6 +44,7 @@ class SplitSource:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     split_seed: int = 0
+    tsv_quoting: bool = False  # read a .tsv's quotes as CSV quoting (default: plain tab format)
 
     def __post_init__(self) -> None:
         self.files = dict(self.files or {"train": "train.csv"})
@@ -54,7 +55,7 @@ class SplitSource:
 
         source = resolve_source(self.name, self.files, self.path, self.offline_subdir,
                                 self.hub_id, self.hub_config)
-        tables = read_tables(source)
+        tables = read_tables(source, self.tsv_quoting)
         if "train" not in tables:
             raise ValueError(f"{self.name}: no train split in {source.describe()} "
                              f"(found {sorted(tables)})")

@@ -13,7 +13,8 @@ from project.data.tokenizer import WordVocabulary
 class TextClassificationDataModule(TensorDataModule):
     """Sentences -> token ids (N, T) with a mask; vocabulary built on the train split only.
 
-    Source: ``path`` (file or folder) > offline copy ``offline_subdir`` > ``hub_id``. Splits
+    Source: ``path`` (file or folder) > offline copy ``offline_subdir`` > ``hub_id``; a
+    ``.tsv`` is read without quote processing unless ``tsv_quoting``. Splits
     missing from the files are carved from train (``val_fraction``/``test_fraction``,
     fixed ``split_seed``). ``spec.extra`` holds the class names and vocabulary size.
     """
@@ -25,13 +26,13 @@ class TextClassificationDataModule(TensorDataModule):
                  classes: list | None = None, min_freq: int = 1, max_vocab: int | None = None,
                  max_len: int = 64, val_fraction: float = 0.1, test_fraction: float = 0.1,
                  split_seed: int = 0, batch_size: int = 64, eval_batch_size: int = 1024,
-                 seed: int = 0):
+                 seed: int = 0, tsv_quoting: bool = False):
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
         if max_len < 1 or min_freq < 1:
             raise ValueError(f"{name}: need max_len >= 1 and min_freq >= 1")
         self.name = name
         self.source = SplitSource(name, files, path, offline_subdir, hub_id, hub_config,
-                                  val_fraction, test_fraction, split_seed)
+                                  val_fraction, test_fraction, split_seed, tsv_quoting)
         self.text_column, self.label_column = text_column, label_column
         self.num_classes, self.classes = num_classes, classes
         self.min_freq, self.max_vocab, self.max_len = min_freq, max_vocab, max_len

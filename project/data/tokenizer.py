@@ -1,18 +1,24 @@
-"""Word-level tokenizer with a vocabulary built on the training split only."""
+"""Word-level tokenizer with a vocabulary built on the training split only.
+
+A word is a run of letters, combining marks and digits of any script (``café``, ``naïve``,
+``مرحبا``, ``हिन्दी`` and ``東京`` stay whole), with a clitic such as ``'s``; every other
+non-space character is a token of its own. On ASCII text this is exactly the former rule
+(``[a-z0-9]+('[a-z]+)?`` or one other character). See docs/data.md.
+"""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
+import regex
 import torch
 
 PAD, UNK = "<pad>", "<unk>"
-TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+TOKEN_RE = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:'[\p{L}\p{M}]+)?|[^\s\p{L}\p{M}\p{N}]")
 
 
 def split_words(text: str) -> list[str]:
-    """Lower-cased words (with clitics like ``'s``) and single punctuation marks."""
+    """Lower-cased words of any script (with clitics like ``'s``) and single other marks."""
     return TOKEN_RE.findall(text.lower())
 
 

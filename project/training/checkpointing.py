@@ -75,6 +75,18 @@ class LastCheckpoint(L.Callback):
             trainer.save_checkpoint(self.path)
 
 
+class RunRecord(L.Callback):
+    """Puts the run's record (``run_folder.measured_record``: what it measures, on which data)
+    into every checkpoint, under ``run_folder.RECORD``: a resume is checked against the
+    checkpoint's own record, not against ``config.yaml``, which a user may have edited."""
+
+    def __init__(self, record: dict):
+        self.record = record
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint[run_folder.RECORD] = self.record
+
+
 class BestCheckpoint(ModelCheckpoint):
     """Keeps the single best evaluation by ``monitor``; among equal values, the lowest ``tie_break``.
 

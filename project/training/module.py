@@ -120,12 +120,47 @@ class PoolingTaskModule(L.LightningModule):
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._eval_step(batch, self.test_metrics, "test")
 
+    def on_train_start(self) -> None:
+        """A resumed run's optimizer state (restored from its checkpoint) must hold the
+        hyperparameters of the config the run claims, or it would train at another rate."""
+        if self.trainer.ckpt_path:
+            check_optimizer_hyperparameters(self.trainer.optimizers[0], self.hparams.optimizer,
+                                            bool(self.hparams.scheduler), self.trainer.ckpt_path)
+
     def configure_optimizers(self):
         optimizer, lr_sched = build_optimizer(self.parameters(), self.hparams.optimizer,
                                               self.hparams.scheduler, self.hparams.max_steps)
         if lr_sched is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": lr_sched, "interval": "step"}}
+
+
+# torch's implementation switches, not hyperparameters
+NOT_HYPERPARAMETERS = {"foreach", "fused", "capturable", "differentiable"}
+
+
+def check_optimizer_hyperparameters(optimizer: torch.optim.Optimizer, config: dict,
+                                    scheduled: bool, checkpoint: str) -> None:
+    """Refuse (one line) an optimizer whose param groups hold other hyperparameters than a
+    fresh one built from ``config`` (the rate as ``initial_lr`` under a scheduler)."""
+    fresh, _ = build_optimizer([torch.zeros(1, requires_grad=True)], config, None, 0)
+    for group in optimizer.param_groups:
+        for key, want in fresh.defaults.items():
+            have = group.get("initial_lr" if key == "lr" and scheduled else key, want)
+            if key in NOT_HYPERPARAMETERS or _same(have, want):
+                continue
+            raise ValueError(f"cannot resume from {checkpoint}: its optimizer state holds "
+                             f"{key}={have}, the config optimizer.{key}={want}; rerun with "
+                             f"optimizer.{key}={have}, or with resume=never to train it again "
+                             "from step 0")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return float(a) == float(b)
+    return a == b
 
 
 def build_optimizer(params, optimizer: dict, scheduler: dict | None, max_steps: int):

@@ -21,7 +21,7 @@ from project import run_folder
 from project.models.build import build_network
 from project.run_identity import RunIdentity, identity_of
 from project.training.checkpointing import (AtomicCheckpointIO, BestCheckpoint, LastCheckpoint,
-                                            check_resume_point)
+                                            RunRecord, check_resume_point)
 from project.training.cpu_allocator import keep_freed_memory
 from project.training.loggers import build_logger, finish_logger
 from project.training.module import PoolingTaskModule
@@ -136,7 +136,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
     last = LastCheckpoint(run_folder.last_checkpoint(run_dir), t.checkpoint_every_n_steps,
                           t.val_every_n_steps)
     # tracker first: its metrics row is written before the checkpoint of that step
-    callbacks = [tracker, last, ckpt, *extra_callbacks]
+    callbacks = [tracker, last, ckpt, RunRecord(run_folder.measured_record(cfg)),
+                 *extra_callbacks]
     if t.enable_progress_bar:
         refresh = max(1, t.progress_bar_refresh // per_batch) * per_batch  # whole batches
         callbacks.append(StepProgressBar(refresh_rate=refresh))
@@ -163,14 +164,15 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
     """
     check_config(cfg)
     identity = identity_of(cfg)
+    key = "run_dir" if cfg.run_dir is not None else "runs_root"  # the key a user set
     run_dir = resolve_run_dir(cfg, identity)
-    if (finished := run_folder.already_finished(run_dir)) is not None:
+    if (finished := run_folder.already_finished(run_dir, cfg)) is not None:
         return finished
     if cfg.resume == "auto" and is_vectorized_checkpoint(run_folder.last_checkpoint(run_dir)):
         return resume_vectorized(cfg)  # a member of a vectorised group: resumed as one
-    with run_folder.claim(run_dir):  # one process per run folder; a second one is refused
+    with run_folder.claim(run_dir, key):  # one process per run folder; a second is refused
         # finished meanwhile by the owner we raced
-        if (finished := run_folder.already_finished(run_dir)) is not None:
+        if (finished := run_folder.already_finished(run_dir, cfg)) is not None:
             return finished
         if cfg.resume == "auto" and run_folder.last_checkpoint(run_dir).exists():
             run_folder.check_resume_config(cfg, run_dir)

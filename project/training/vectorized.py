@@ -411,6 +411,7 @@ class VectorizedGroup:
             "train_time": self._time(m),
             "best": {"score": m.best_score, "tie_break": m.best_tie, "step": m.best_step},
             "stopping": m.stopping,
+            run_folder.RECORD: run_folder.measured_record(m.cfg),  # what resumes are checked by
         }
 
     def _save_last(self, ks: list[int]) -> None:

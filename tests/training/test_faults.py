@@ -163,3 +163,17 @@ def test_a_failed_job_does_not_stop_a_hydra_multirun(tmp_path):
     finished = sorted(p.parent.relative_to(tmp_path).parts[1] for p in
                       tmp_path.rglob("summary.json"))
     assert finished == ["attention", "baseline"]
+
+
+def test_a_read_only_runs_root_names_runs_root(tmp_path):
+    """The folder was derived from ``runs_root``: the remedy names that key, not run_dir."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    set_read_only([root], True)
+    try:
+        with pytest.raises(USER_ERRORS) as e:
+            train(compose_train([*TINY, f"runs_root={root}"], None))
+    finally:
+        set_read_only([root], False)
+    assert error_line(e.value).endswith("set runs_root to a folder you can write to"), \
+        error_line(e.value)

@@ -214,10 +214,13 @@ def publish(report: wr.Report, timeout_s: float = PUBLISH_TIMEOUT_S) -> str:
 
 
 def write_spec(report: wr.Report, group: str, path: Path) -> Path:
-    """Write the offline spec document (``spec_document``) to ``path``."""
+    """Write the offline spec document (``spec_document``) to ``path``, whole (temp file and
+    rename: a killed write leaves the previous file)."""
+    from project.run_folder import make_folder, write_text_atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(spec_document(report, group), indent=1) + "\n")
+    make_folder(path.parent, "spec folder", "--out")
+    write_text_atomic(path, json.dumps(spec_document(report, group), indent=1) + "\n")
     return path
 
 

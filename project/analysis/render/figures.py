@@ -6,7 +6,9 @@ in every figure; no model name is special here."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -30,8 +32,31 @@ def palette(variants: list[str]) -> dict[str, str]:
     return {v: f"C{i % 10}" for i, v in enumerate(variants)}
 
 
+SLUG_LIMIT = 80  # longest file-name part; a longer label is cut and given a short hash
+
+
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_")[:80] or "setting"
+    """A file-name part for ``text``: its characters outside ``A-Za-z0-9.=-`` become ``_``;
+    one longer than ``SLUG_LIMIT`` is cut and ends in 12 hex digits of the full text's hash,
+    so two labels that share their first characters get different names."""
+    name = re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_") or "setting"
+    if len(name) > SLUG_LIMIT:
+        name = f"{name[:SLUG_LIMIT - 13]}-{label_hash(text)}"
+    return name
+
+
+def label_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def unique_slugs(texts) -> dict[str, str]:
+    """``slug`` of each distinct text; texts whose slugs coincide (``a/b`` and ``a_b``) each
+    get their hash appended, so every text has its own name."""
+    texts = sorted(set(texts))
+    names = {t: slug(t) for t in texts}
+    counts = Counter(names.values())
+    return {t: n if counts[n] == 1 else f"{n[:SLUG_LIMIT - 13]}-{label_hash(t)}"
+            for t, n in names.items()}
 
 
 def save(fig, out: Path, name: str) -> list[Path]:
@@ -79,6 +104,7 @@ def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path,
         return paths
     colors = palette(variants)
     rank = {v: i for i, v in enumerate(variants)}
+    names = unique_slugs(runs["setting"])
     for setting, group in runs.groupby("setting", sort=True):
         metric, target = group["val_metric"].iloc[0], float(group["target"].iloc[0])
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
@@ -122,7 +148,7 @@ def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, out: Path,
             ax.legend(fontsize=8, loc="best")
         fig.suptitle(f"{setting}: {metric} over seeds (a run that stopped at its target is "
                      "held at its last value)", fontsize=10)
-        paths += save(fig, out, f"curves_{slug(setting)}")
+        paths += save(fig, out, f"curves_{names[setting]}")
     return paths
 
 

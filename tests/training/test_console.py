@@ -143,3 +143,16 @@ def test_library_info_lines_reach_one_handler_only_when_asked(verbose, env, show
     logging.getLogger("lightning.pytorch.utilities.rank_zero").info("GPU available")
     assert root.messages == shown
     assert not any(logging.getLogger(n).handlers for n in console.LIGHTNING_LOGGERS)
+
+
+def test_a_verbose_run_shows_lightnings_info_lines_and_saves_no_unspecified_checkpoint(
+        tmp_path, tiny_adding, caplog, lightning_logging):
+    from project.training.run import train
+    from tests.conftest import compose_train
+
+    caplog.set_level(logging.INFO)
+    train(compose_train([*tiny_adding, "verbose=true"], tmp_path))
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("lightning")]
+    assert any(m.startswith("GPU available") for m in messages), messages  # verbose shows it
+    # every checkpoint the suite saves says what it holds (Lightning logs it if not)
+    assert not [m for m in messages if "weights_only" in m], messages

@@ -49,7 +49,6 @@ def quiet_libraries(verbose: bool = False) -> None:
             logger.removeHandler(handler)
         logger.propagate = True
         logger.setLevel(level)
-    logging.getLogger().setLevel(level)  # other libraries' INFO lines (matplotlib's font cache)
     if not verbose:
         for text in LIBRARY_VERSION_WARNINGS:
             warnings.filterwarnings("ignore", message=text, category=FutureWarning)

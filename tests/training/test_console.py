@@ -113,7 +113,7 @@ def lightning_logging():
     """Lightning's loggers and the root level, restored after the test."""
     import lightning  # noqa: F401 - its import adds its handler
 
-    names = [*console.LIGHTNING_LOGGERS, ""]
+    names = [*console.LIGHTNING_LOGGERS, ""]  # "": the root logger
     saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level,
                  logging.getLogger(n).propagate) for n in names}
     yield

@@ -146,7 +146,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
         accelerator=t.accelerator, devices=t.devices, precision=t.precision,
         max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps // per_batch,
         check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        log_every_n_steps=t.log_every_n_steps // per_batch,
+        # a run shorter than the logging interval logs at its end (Lightning warns otherwise)
+        log_every_n_steps=min(t.log_every_n_steps, t.max_steps) // per_batch,
         enable_progress_bar=bar is not None, enable_model_summary=False,
         logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
         deterministic=t.deterministic, inference_mode=False,

@@ -8,10 +8,12 @@ import logging
 import os
 import pty
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -56,17 +58,23 @@ def test_a_runs_console_in_a_log_file_is_one_line_per_evaluation_and_the_result(
     assert lines[-1].endswith(f"-> {run_dir}")  # the run folder last
 
 
-def read_terminal(master: int, process: subprocess.Popen) -> str:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal closed: the process has exited
+def read_terminal(master: int, process: subprocess.Popen, timeout: float = 300) -> str:
+    """Everything ``process`` wrote to the terminal until it exited (killed past ``timeout``)."""
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 1.0)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif process.poll() is not None:
             break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=300)
+    if process.poll() is None:
+        process.kill()
+    process.wait()
     return b"".join(chunks).decode(errors="replace")
 
 

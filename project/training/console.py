@@ -31,8 +31,9 @@ LIBRARY_VERSION_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",
 
 
 def is_verbose(verbose: bool = False) -> bool:
-    """Library banners wanted: the ``verbose`` setting or ``SUITE_DEBUG=1``."""
-    return bool(verbose) or os.environ.get("SUITE_DEBUG", "") not in ("", "0")
+    """Library banners wanted: the ``verbose`` setting or ``SUITE_DEBUG`` set (as
+    ``project.cli`` reads it)."""
+    return bool(verbose) or bool(os.environ.get("SUITE_DEBUG"))
 
 
 def quiet_libraries(verbose: bool = False) -> None:

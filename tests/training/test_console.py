@@ -21,10 +21,11 @@ import pytest
 from project.training import console
 from tests.conftest import ROOT
 
-# digits shrunk: evaluations at steps 0, 25 and 50
+# digits shrunk: evaluations at steps 0, 25 and 50; with a logger (a run shorter than its
+# logging interval made Lightning warn)
 RUN = ["task=digits", "model=attention", "seed=0", "task.budget.max_steps=50",
        "task.budget.val_every_n_steps=25", "trainer.progress_bar_refresh=5",
-       "trainer.num_threads=1"]
+       "trainer.num_threads=1", "logger=csv"]
 EVALUATIONS = 3
 FEW = 1  # lines besides the evaluation lines: the result line
 LIBRARY_NOISE = re.compile(r"warning|tip:|deprecat|site-packages|^INFO|GPU available", re.I)

@@ -515,7 +515,11 @@ def find_run_dirs(root: str | Path) -> list[Path]:
 
 
 def describe_summary(summary: dict, run_dir: str | Path) -> str:
-    """The one console line that ends a run."""
+    """The one console line that ends a run: figures rounded to 4 significant digits (the
+    summary file keeps them whole), units named, the run folder last."""
+    def figure(value) -> str:
+        return "n/a" if value is None else f"{value:.4g}"
+
     if summary.get("diverged"):
         status = f"DIVERGED (non-finite loss) after step {summary['steps_trained']}"
     elif summary["reached"]:
@@ -523,6 +527,9 @@ def describe_summary(summary: dict, run_dir: str | Path) -> str:
     else:
         status = f"censored at step {summary['steps_to_target']}"
     who = summary.get("variant", summary["model"])
+    trained = summary.get("train_time_s")
+    clock = f", {trained:.1f} s training" if trained is not None else ""
     return (f"{summary['task']} {who} seed={summary['seed']}: {status}, best "
-            f"{summary['val_metric']}={summary['best_val']}, test={summary['test_at_best']} "
+            f"{summary['val_metric']} {figure(summary['best_val'])}, test "
+            f"{figure(summary['test_at_best'])} ({summary['steps_trained']} steps{clock}) "
             f"-> {run_dir}")

@@ -135,6 +135,17 @@ class TensorDataModule(L.LightningDataModule):
         if self.splits is None:
             self.splits = self.load()
 
+    def transfer_batch_to_device(self, batch: dict | list[dict], device: torch.device,
+                                 dataloader_idx: int):
+        """Batches are flat dicts of tensors (training: a list of them): move
+        them directly (Lightning's generic collection walk costs more than a small model's step
+        on CPU). The hook belongs to the DataModule, which knows its batches' shape."""
+        if isinstance(batch, list):
+            return [self.transfer_batch_to_device(b, device, dataloader_idx) for b in batch]
+        if all(v.device == device for v in batch.values()):
+            return batch
+        return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
     def _eval_loader(self, split: str) -> DataLoader:
         self.setup()
         data = SlicedTensors(self.splits[split])

@@ -84,8 +84,9 @@ class PoolingNetwork(nn.Module):
         self.activation_name = activation
         self.activation = ACTIVATIONS[activation]()
         self.dropout = nn.Dropout(dropout)
-        head = [nn.Linear(hidden, head_hidden), ACTIVATIONS[activation](), nn.Dropout(dropout)]
-        self.head = nn.Sequential(*(head if head_hidden else []),
+        head = ([nn.Linear(hidden, head_hidden), ACTIVATIONS[activation](), nn.Dropout(dropout)]
+                if head_hidden else [])  # no zero-size layer (it draws no random numbers)
+        self.head = nn.Sequential(*head,
                                   nn.Linear(head_hidden or hidden, out_dim))
         self.output_activation = (nn.LeakyReLU(LEAKY_SLOPE) if output_activation == "leaky_relu"
                                   else None)

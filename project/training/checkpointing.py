@@ -68,11 +68,11 @@ class LastCheckpoint(L.Callback):
         step = trainer.global_step
         periodic = self.every > 0 and step % self.every == 0 and step % self.val_every != 0
         if periodic or trainer.received_sigterm:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.state.fn == "fit" and not trainer.sanity_checking:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
 
 
 class RunRecord(L.Callback):

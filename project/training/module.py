@@ -48,16 +48,6 @@ class PoolingTaskModule(L.LightningModule):
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.loss_fn(out, y if y.dtype == torch.long else y.reshape(out.shape))
 
-    def transfer_batch_to_device(self, batch: dict | list[dict], device: torch.device,
-                                 dataloader_idx: int):
-        """Batches are flat dicts of tensors (training: a list of them): move them directly
-        (Lightning's generic collection walk costs more than a small model's step on CPU)."""
-        if isinstance(batch, list):
-            return [self.transfer_batch_to_device(b, device, dataloader_idx) for b in batch]
-        if all(v.device == device for v in batch.values()):
-            return batch
-        return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Checkpoints written under automatic optimisation (before training steps were
         grouped) count their steps there: carry the count over, so they resume at their step."""

@@ -20,12 +20,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from project import run_folder
 from project.models.build import build_network
 from project.run_identity import RunIdentity, identity_of
+from project.training import console
 from project.training.checkpointing import (AtomicCheckpointIO, BestCheckpoint, LastCheckpoint,
                                             RunRecord, check_resume_point)
 from project.training.cpu_allocator import keep_freed_memory
 from project.training.loggers import build_logger, finish_logger
 from project.training.module import PoolingTaskModule
-from project.training.progress_bar import StepProgressBar
 from project.training.summary import summarize_run
 from project.training.targets import RULES, resolve_target
 from project.training.tracker import ConvergenceTracker
@@ -137,16 +137,19 @@ def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, l
                           t.val_every_n_steps)
     # tracker first: its metrics row is written before the checkpoint of that step
     callbacks = [tracker, last, ckpt, RunRecord(run_folder.measured_record(cfg)),
-                 *extra_callbacks]
-    if t.enable_progress_bar:
-        refresh = max(1, t.progress_bar_refresh // per_batch) * per_batch  # whole batches
-        callbacks.append(StepProgressBar(refresh_rate=refresh))
+                 *extra_callbacks,
+                 console.EvaluationLines(tracker, t.max_steps)]  # after the tracker's row
+    console.quiet_libraries(cfg.get("verbose", False))
+    refresh = max(1, t.progress_bar_refresh // per_batch) * per_batch  # whole batches
+    if (bar := console.progress_bar(bool(t.enable_progress_bar), refresh)) is not None:
+        callbacks.append(bar)  # a terminal's one bar; none in a log file
     trainer = L.Trainer(
         accelerator=t.accelerator, devices=t.devices, precision=t.precision,
         max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps // per_batch,
         check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        log_every_n_steps=t.log_every_n_steps // per_batch,
-        enable_progress_bar=bool(t.enable_progress_bar), enable_model_summary=False,
+        # a run shorter than the logging interval logs at its end (Lightning warns otherwise)
+        log_every_n_steps=min(t.log_every_n_steps, t.max_steps) // per_batch,
+        enable_progress_bar=bar is not None, enable_model_summary=False,
         logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
         deterministic=t.deterministic, inference_mode=False,
         # on SLURM, submitit requeues (hydra_plugins/attention_backprop_submitit), not Lightning

@@ -116,6 +116,8 @@ def make_logger(cfg: DictConfig, run_dir: Path, mode: str) -> GlobalStepWandbLog
     """The (not yet initialised) logger with this run's name, group, tags and config."""
     import wandb
 
+    from project.training.console import is_verbose
+
     lc = cfg.logger
     task, model, seed = cfg.task.name, cfg.model.name, int(cfg.seed)
     resumed = (Path(run_dir) / RUN_ID_FILE).exists()  # a W&B run this folder started before
@@ -126,7 +128,9 @@ def make_logger(cfg: DictConfig, run_dir: Path, mode: str) -> GlobalStepWandbLog
         config={**OmegaConf.to_container(cfg, resolve=True), "run_dir": str(run_dir.resolve())},
         mode=mode, resume="allow",
         settings=wandb.Settings(init_timeout=float(lc.get("init_timeout", 60)),
-                                console="off", x_disable_stats=True),
+                                console="off", x_disable_stats=True,
+                                # W&B's banners and run-history footer only when asked
+                                quiet=not is_verbose(cfg.get("verbose", False))),
     )
     logger._wandb_init.pop("anonymous", None)  # deprecated in wandb 0.31 (warns when passed)
     logger.replay_dir = Path(run_dir) if resumed else None

@@ -272,3 +272,19 @@ def test_loose_files_without_class_folders(tmp_path):
     write_wav(tmp_path / "w" / "a.wav", tone(300.0, 0.2))
     msg = one_line_error(tmp_path, f"task.data.path={tmp_path / 'w'}")
     assert "not in a class subfolder" in msg
+
+
+@pytest.mark.slow
+def test_fsdd_offline_copy_official_and_speaker_splits(tmp_path):
+    dm = setup_data("fsdd", tmp_path)
+    assert {s: len(d["y"]) for s, d in dm.splits.items()} == {"train": 2430, "val": 270,
+                                                              "test": 300}
+    assert dm.spec.input_dim == 200 and dm.spec.extra["classes"] == [str(d) for d in range(10)]
+    # SOURCE.txt: 1,148-18,262 samples per recording -> 11-225 frames -> 3-45 positions
+    lengths = torch.cat([d["mask"].sum(1) for d in dm.splits.values()])
+    assert lengths.min() == math.ceil((1 + (1148 - 256) // 80) / 5)
+    assert lengths.max() == math.ceil((1 + (18262 - 256) // 80) / 5)
+    test = pd.read_parquet(ROOT.parent / "shared" / "data" / "fsdd" / "test.parquet")
+    assert torch.equal(dm.splits["test"]["y"], torch.from_numpy(test["label"].to_numpy()))
+    held = setup_data("fsdd", tmp_path, "task.data.split=speaker", "task.data.test_speaker=theo")
+    assert len(held.splits["test"]["y"]) == 500 and len(held.splits["val"]["y"]) == 250

@@ -19,6 +19,7 @@ from scipy.signal import get_window
 
 from project.data import audio as audio_module
 from project.data.log_mel import log_mel_frames, mel_filterbank, stack_frames
+from project.data.sources import offline_data_dir
 from project.training.run import train
 from tests.conftest import ROOT, compose_train
 
@@ -284,7 +285,7 @@ def test_fsdd_offline_copy_official_and_speaker_splits(tmp_path):
     lengths = torch.cat([d["mask"].sum(1) for d in dm.splits.values()])
     assert lengths.min() == math.ceil((1 + (1148 - 256) // 80) / 5)
     assert lengths.max() == math.ceil((1 + (18262 - 256) // 80) / 5)
-    test = pd.read_parquet(ROOT.parent / "shared" / "data" / "fsdd" / "test.parquet")
+    test = pd.read_parquet(offline_data_dir() / "fsdd" / "test.parquet")
     assert torch.equal(dm.splits["test"]["y"], torch.from_numpy(test["label"].to_numpy()))
     held = setup_data("fsdd", tmp_path, "task.data.split=speaker", "task.data.test_speaker=theo")
     assert len(held.splits["test"]["y"]) == 500 and len(held.splits["val"]["y"]) == 250

@@ -280,7 +280,7 @@ def test_fsdd_offline_copy_official_and_speaker_splits(tmp_path):
     dm = setup_data("fsdd", tmp_path)
     assert {s: len(d["y"]) for s, d in dm.splits.items()} == {"train": 2430, "val": 270,
                                                               "test": 300}
-    assert dm.spec.input_dim == 200 and dm.spec.extra["classes"] == [str(d) for d in range(10)]
+    assert dm.spec.input_dim == 400 and dm.spec.extra["classes"] == [str(d) for d in range(10)]
     # SOURCE.txt: 1,148-18,262 samples per recording -> 11-225 frames -> 3-45 positions
     lengths = torch.cat([d["mask"].sum(1) for d in dm.splits.values()])
     assert lengths.min() == math.ceil((1 + (1148 - 256) // 80) / 5)

@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from scipy.signal import get_window
 
 from project.data import audio as audio_module
+from project.data.audio_files import table_waveforms
 from project.data.log_mel import log_mel_frames, mel_filterbank, stack_frames
 from project.data.sources import offline_data_dir
 from project.training.run import train
@@ -175,6 +176,16 @@ def test_table_with_an_audio_array_column(tmp_path, suffix):
     dm = setup_data("custom_audio", tmp_path, f"task.data.path={path}")
     assert dm.spec.num_outputs == 2
     assert sum(len(d["y"]) for d in dm.splits.values()) == 20
+
+
+def test_datasets_audio_cells_are_decoded_and_resampled(tmp_path):
+    """The hub's Audio cells: decoded ``{"array", "sampling_rate"}`` or wav ``{"bytes"}``."""
+    write_wav(tmp_path / "a.wav", tone(300.0, 0.25, 16000), 16000)
+    cells = pd.Series([{"array": np.zeros(4000, dtype=np.float32), "sampling_rate": 16000},
+                       {"bytes": (tmp_path / "a.wav").read_bytes(), "path": None}])
+    waves = table_waveforms(cells, None, 8000, 32768.0, "t")
+    assert [len(w) for w in waves] == [2000, 2000]
+    assert np.abs(waves[1]).max() == pytest.approx(8000 / 32768, abs=0.06)
 
 
 def test_speaker_split_holds_out_one_speaker(tmp_path):

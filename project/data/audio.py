@@ -109,22 +109,23 @@ class AudioClassificationDataModule(TensorDataModule):
         if "train" not in source_tables:
             raise ValueError(f"{self.name}: no train split in {source.describe()} "
                              f"(found {sorted(source_tables)})")
-        tables = {}
+        tables, wav_stamps = {}, []
         for split, df in source_tables.items():
             where = f"{self.name} ({split})"
             if self.audio_column in df.columns:
                 tables[split] = df
             elif self.path_column in df.columns:
                 require_columns(df, [self.label_column], where)
-                csv = Path(self.path).expanduser()
-                tables[split] = labels_from_csv(df, csv, self.path_column, self.label_column,
-                                                where).rename(columns={"label": self.label_column})
+                rows = labels_from_csv(df, source.files[split], self.path_column,
+                                       self.label_column, where)
+                wav_stamps += [_stamp(Path(p)) for p in rows["path"] if Path(p).is_file()]
+                tables[split] = rows.rename(columns={"label": self.label_column})
             else:
                 raise ValueError(f"{where}: neither an audio column {self.audio_column!r} nor a "
                                  f"file path column {self.path_column!r}; available: "
                                  f"{list(df.columns)}")
         stamp = (tuple(_stamp(p) for p in source.files.values()) if source.files
-                 else (source.describe(),))
+                 else (source.describe(),)) + tuple(wav_stamps)
         return tables, stamp
 
     def _speaker_split(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -132,11 +133,11 @@ class AudioClassificationDataModule(TensorDataModule):
         (validation is then carved from train)."""
         pooled = pd.concat(list(tables.values()), ignore_index=True)
         require_columns(pooled, [self.speaker_column], self.name)
-        speakers = pooled[self.speaker_column].astype(str)
-        if self.test_speaker not in set(speakers):
-            raise ValueError(f"{self.name}: test_speaker={self.test_speaker!r} is not one of the "
+        speakers, held_out = pooled[self.speaker_column].astype(str), str(self.test_speaker)
+        if held_out not in set(speakers):
+            raise ValueError(f"{self.name}: test_speaker={held_out!r} is not one of the "
                              f"speakers {sorted(set(speakers))}")
-        held = (speakers == self.test_speaker).to_numpy()
+        held = (speakers == held_out).to_numpy()
         return {"train": pooled[~held].reset_index(drop=True),
                 "test": pooled[held].reset_index(drop=True)}
 

@@ -292,10 +292,11 @@ def test_fsdd_offline_copy_official_and_speaker_splits(tmp_path):
     assert {s: len(d["y"]) for s, d in dm.splits.items()} == {"train": 2430, "val": 270,
                                                               "test": 300}
     assert dm.spec.input_dim == 400 and dm.spec.extra["classes"] == [str(d) for d in range(10)]
-    # SOURCE.txt: 1,148-18,262 samples per recording -> 11-225 frames -> 3-45 positions
+    # SOURCE.txt: 1,148-18,262 samples per recording -> 12-226 frames; a position starts
+    # every 5th frame and spans 10, so the longest recording fills all 1 + ceil(216 / 5)
     lengths = torch.cat([d["mask"].sum(1) for d in dm.splits.values()])
     assert lengths.min() == math.ceil((1 + (1148 - 256) // 80) / 5)
-    assert lengths.max() == math.ceil((1 + (18262 - 256) // 80) / 5)
+    assert lengths.max() == dm.spec.max_len == 1 + math.ceil((1 + (18262 - 256) // 80 - 10) / 5)
     test = pd.read_parquet(offline_data_dir() / "fsdd" / "test.parquet")
     assert torch.equal(dm.splits["test"]["y"], torch.from_numpy(test["label"].to_numpy()))
     held = setup_data("fsdd", tmp_path, "task.data.split=speaker", "task.data.test_speaker=theo")

@@ -31,7 +31,7 @@ from project.sweeps.backends.processes import cpu_count, plan_threads  # noqa: E
 from project.sweeps.backends.workers import WorkerBackend  # noqa: E402
 from project.sweeps.spec import parse_spec  # noqa: E402
 
-TASKS = ["sst2", "trec", "etth1", "gunpoint", "italypower", "usps", "digits"]
+TASKS = ["sst2", "trec", "etth1", "gunpoint", "italypower", "usps", "digits", "fsdd"]
 SEEDS = [0, 1, 2, 3, 4]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The verdict's tables (docs/protocol.md), regenerated into docs/results.md:
-#   main      conf/sweep/paper.yaml: 8 tasks x {attention, baseline} x 20 paired seeds
-#   variants  conf/sweep/variants.yaml: 8 tasks x 6 models x 10 paired seeds
+#   main      conf/sweep/paper.yaml: 9 tasks x {attention, baseline} x 20 paired seeds
+#   variants  conf/sweep/variants.yaml: 9 tasks x 6 models x 10 paired seeds
 # Each: the sweep, the report (every variant against the control, mean pooling), and the
 # section "## Main table" / "## Variants table" of docs/results.md (tables and figures in
 # docs/results/<table>/). Choices made beforehand on validation data, with pilot seeds 0-4:

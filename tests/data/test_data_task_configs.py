@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import compose_train
 
-REAL_TASKS = ["sst2", "trec", "etth1", "gunpoint", "italypower", "usps", "digits"]
+REAL_TASKS = ["sst2", "trec", "etth1", "gunpoint", "italypower", "usps", "digits", "fsdd"]
 
 
 @pytest.mark.parametrize("task", REAL_TASKS)

@@ -12,7 +12,8 @@ padded width, fixed lengths), and the error split by length shows where the miss
         [--bins 4] [--out FILE.csv]
 
 Each RUN_DIR is a finished run folder (or a folder searched for them); its best checkpoint
-predicts its own held-out set, rebuilt from its saved config. Prints one row per run.
+predicts its own held-out set, rebuilt from its saved config. Prints one row per run (its
+setting less the overrides every run shares, listed once above the table).
 """
 
 from __future__ import annotations
@@ -155,10 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError) as e:
         return user_error(e)
     table = pd.DataFrame(rows)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    shared = set.intersection(*(set(s.split(",")) for s in table["setting"]))
+    shown = table.assign(setting=[",".join(o for o in s.split(",") if o not in shared) or "-"
+                                  for s in table["setting"]])
+    if shared - {""}:
+        print("every run: " + ",".join(sorted(shared)))
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+        from project.run_folder import write_bytes_atomic
+
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(args.out, table.to_csv(index=False).encode())
+        except OSError as e:
+            return user_error(f"--out {args.out}: {e.strerror or e}")
     return 0
 
 

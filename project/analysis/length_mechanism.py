@@ -116,12 +116,15 @@ def predict_run(run_dir: Path, split: str = "test") -> dict[str, np.ndarray]:
 
 
 def run_label(run_dir: Path) -> dict:
-    """Task, model, seed and setting of a run, from its saved identity."""
+    """Task, model, seed and setting of a run (its saved identity), and from its summary
+    whether and after how many updates it reached its target (``steps_to_target``)."""
     from project import run_folder
 
     ident = run_folder.read_config(run_dir).identity
+    summary = run_folder.read_summary(run_dir)
     return {"task": ident.task, "model": ident.model, "seed": int(ident.seed),
-            "setting": ",".join(ident.setting_overrides)}
+            "setting": ",".join(ident.setting_overrides), "reached": summary["reached"],
+            "steps_to_target": summary["steps_to_target"]}
 
 
 def find_runs(paths: list[Path]) -> list[Path]:

@@ -71,8 +71,11 @@ def test_end_to_end_the_predictions_reproduce_the_runs_own_test_metrics(tmp_path
     assert np.mean(np.abs(out["error"]) < 0.04) == pytest.approx(summary["test_metrics"]["test/acc"])
     assert out["lengths"].min() >= 20 and out["lengths"].max() <= 21  # variable lengths
     assert lm.main([str(tmp_path), "--out", str(tmp_path / "m.csv")]) == 0
+    row = lm.run_label(tmp_path / "run")
+    assert (row["reached"], row["steps_to_target"]) == (summary["reached"],
+                                                        summary["steps_to_target"])
     assert "task.net.padding=unmasked" in capsys.readouterr().out
-    assert (tmp_path / "m.csv").read_text().startswith("task,model,seed,setting,slope")
+    assert (tmp_path / "m.csv").read_text().startswith("task,model,seed,setting,reached,steps_to_target,slope")
 
 
 def test_a_missing_folder_is_one_error_line(tmp_path, capsys):

@@ -13,6 +13,14 @@ With ``max_seq_len`` (Raffel & Ellis's variable-length experiment, as in the aut
 uniformly from the integers [seq_len, max_seq_len] and all its sequences have length L; the
 validation and test sets hold sequences whose lengths are evenly spaced over
 [seq_len, max_seq_len] (padded to max_seq_len, mask False beyond each length).
+
+``layout="authors"`` draws as the authors' generator does (``craffel/lstm_problems``,
+``gen_masked_sequences``): the array is ceil(1.1 T) wide with variable lengths (T without; the
+lengths are drawn alike, so its last column is always padding), and the second marker is
+uniform in [1, floor(W/2) - 2], W that width (moved one step on when it hits the first
+marker), for every sequence; with given ``lengths`` W is each sequence's own length (their
+variable-length test batches are one length each, unpadded). The default ``suite`` layout is
+described above; its random stream is unchanged.
 """
 
 from __future__ import annotations
@@ -25,16 +33,27 @@ from torch.utils.data import DataLoader, Dataset
 from project.data.base import DataSpec, TensorDataModule, derived_seed, training_loader
 
 PROBLEMS = ("add", "multiply")
+LAYOUTS = ("suite", "authors")
+
+
+def array_width(seq_len: int, variable_length: bool, layout: str = "suite") -> int:
+    """Columns of a batch of length-``seq_len`` problems: the longest length (``suite``) or
+    the authors' ceil(1.1 T), one more (``authors``), with variable lengths; T without."""
+    if not variable_length:
+        return seq_len
+    return math.ceil(1.1 * seq_len) - (layout == "suite")
 
 
 def generate_problem(n: int, seq_len: int, problem: str, variable_length: bool,
-                     generator: torch.Generator,
-                     lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                     generator: torch.Generator, lengths: torch.Tensor | None = None,
+                     layout: str = "suite") -> dict[str, torch.Tensor]:
     """``n`` examples as tensors ``x`` (n, Tmax, 2), ``mask`` (n, Tmax), ``y`` (n, 1). Vectorised.
     ``lengths`` (n,) sets each example's length (then ``seq_len`` and ``variable_length`` are
-    not used and Tmax is the longest)."""
+    not used and Tmax is the longest). ``layout``: see the module docstring."""
     if problem not in PROBLEMS:
         raise ValueError(f"problem={problem!r}: expected one of {PROBLEMS}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
     g = generator
     if lengths is not None:
         lengths = torch.as_tensor(lengths, dtype=torch.long)
@@ -44,19 +63,26 @@ def generate_problem(n: int, seq_len: int, problem: str, variable_length: bool,
     if seq_len < 20:
         raise ValueError(f"seq_len={seq_len} must be >= 20 (markers need 10 steps and T/2 > 10)")
     if lengths is None:
-        t_max = math.ceil(1.1 * seq_len) - 1 if variable_length else seq_len
-        if variable_length:
-            lengths = torch.randint(seq_len, t_max + 1, (n,), generator=g)
+        t_max = array_width(seq_len, variable_length, layout)
+        if variable_length:  # [T0, ceil(1.1 T0) - 1] in both layouts
+            lengths = torch.randint(seq_len, math.ceil(1.1 * seq_len), (n,), generator=g)
         else:
             lengths = torch.full((n,), seq_len)
+        marker_width = torch.full((n,), t_max)
+    else:
+        marker_width = lengths
     low = -1.0 if problem == "add" else 0.0
     values = low + (1.0 - low) * torch.rand(n, t_max, generator=g)
     pos = torch.arange(t_max).expand(n, t_max)
     mask = pos < lengths[:, None]
     first = torch.randint(1, 10, (n,), generator=g)
-    # second marker uniform in [10, L/2), L the example's own length
-    half = torch.div(lengths, 2, rounding_mode="floor")
-    second = 10 + (torch.rand(n, generator=g) * (half - 10)).long()
+    if layout == "suite":  # second marker uniform in [10, L/2), L the example's own length
+        half = torch.div(lengths, 2, rounding_mode="floor")
+        second = 10 + (torch.rand(n, generator=g) * (half - 10)).long()
+    else:  # the authors' np.random.choice(range(1, int(W/2 - 1))), then N_2 += N_1 == N_2
+        count = torch.div(marker_width, 2, rounding_mode="floor") - 2
+        second = 1 + (torch.rand(n, generator=g) * count).long()
+        second += (second == first).long()
     rows = torch.arange(n)
     markers = torch.zeros(n, t_max)
     markers[:, 0] = -1.0
@@ -100,9 +126,12 @@ class AddingProblemDataModule(TensorDataModule):
     def __init__(self, problem: str = "add", seq_len: int = 100, variable_length: bool = False,
                  batch_size: int = 100, eval_batch_size: int = 1000, val_size: int = 1000,
                  test_size: int = 1000, eval_seed: int = 1234,
-                 seed: int = 0, max_seq_len: int | None = None):
+                 seed: int = 0, max_seq_len: int | None = None, layout: str = "suite"):
         super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
-        self.problem = dict(seq_len=seq_len, problem=problem, variable_length=variable_length)
+        if layout not in LAYOUTS:
+            raise ValueError(f"task.data.layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
+        self.problem = dict(seq_len=seq_len, problem=problem, variable_length=variable_length,
+                            layout=layout)
         generate_problem(1, generator=torch.Generator().manual_seed(0), **self.problem)  # validate
         if max_seq_len is not None and (variable_length or max_seq_len < seq_len):
             raise ValueError(f"max_seq_len={max_seq_len} draws one length per batch from "
@@ -111,7 +140,7 @@ class AddingProblemDataModule(TensorDataModule):
         self.max_seq_len = max_seq_len
         self.val_size, self.test_size = val_size, test_size
         self.eval_seed = eval_seed
-        t_max = math.ceil(1.1 * seq_len) - 1 if variable_length else seq_len
+        t_max = array_width(seq_len, variable_length, layout)
         t_max = max_seq_len if max_seq_len is not None else t_max
         self.spec = DataSpec(task_type="regression", num_outputs=1,
                              input_dim=2, max_len=t_max)

@@ -46,4 +46,5 @@ def build_network(net: dict, model: dict, spec: DataSpec) -> PoolingNetwork:
         output_activation=net.get("output_activation", "none"),
         init=net.get("init", "default"),
         fused=net.get("fused", "auto"),
+        padding=net.get("padding", "masked"),
     )

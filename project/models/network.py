@@ -5,8 +5,10 @@ pooling parameters are created *last*, after every shared layer, so that under o
 attention model and the baseline start from identical shared weights (paired runs).
 
 Options from Raffel & Ellis (2016): ``output_activation="leaky_relu"`` (``y = LReLU(W_sy s +
-b_sy)``) and ``init="raffel2016"`` (every linear weight N(0, 1/fan_in), biases 0). ``fused``
-picks the long-sequence fast path (``chunked_pooling``) for raw vector inputs.
+b_sy)``), ``init="raffel2016"`` (every linear weight N(0, 1/fan_in), biases 0) and
+``padding="unmasked"`` (the authors' code: every pooling runs over the batch's whole padded
+width, padded steps included as the data has them; the default ``masked`` pools valid steps
+only). ``fused`` picks the long-sequence fast path (``chunked_pooling``) for raw vector inputs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "ge
 OUTPUT_ACTIVATIONS = ("none", "leaky_relu")
 INITS = ("default", "raffel2016")
 FUSED = ("auto", "on", "off")
+PADDINGS = ("masked", "unmasked")
 # fused=auto uses the fused path from this many positions on (below it a step is short and
 # the plain path's few large kernels are as fast; see docs/benchmarks.md, long-sequence).
 FUSED_MIN_POSITIONS = 100
@@ -63,6 +66,7 @@ class PoolingNetwork(nn.Module):
         output_activation: str = "none",
         init: str = "default",
         fused: str = "auto",
+        padding: str = "masked",
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -74,6 +78,9 @@ class PoolingNetwork(nn.Module):
             raise ValueError(f"task.net.init={init!r}: expected one of {', '.join(INITS)}")
         if fused not in FUSED:
             raise ValueError(f"task.net.fused={fused!r}: expected one of {', '.join(FUSED)}")
+        if padding not in PADDINGS:
+            raise ValueError(f"task.net.padding={padding!r}: expected one of "
+                             f"{', '.join(PADDINGS)}")
         if positional and max_len < 1:
             raise ValueError("positional embeddings need max_len >= 1")
         model = {"pooling": pooling} if isinstance(pooling, str) else dict(pooling)
@@ -96,7 +103,7 @@ class PoolingNetwork(nn.Module):
         self.pooling = build_pooling(model, hidden)
         if init == "raffel2016":
             init_raffel2016(self.pooling)
-        self.fused = fused
+        self.fused, self.padding = fused, padding
         self.fused_spec, why_not = self._fused_spec()
         if fused == "on" and self.fused_spec is None:
             raise ValueError(f"task.net.fused=on does not apply here: {why_not} "
@@ -138,10 +145,17 @@ class PoolingNetwork(nn.Module):
             pre = pre + self.position.weight[: pre.shape[1]]
         return self.dropout(self.activation(pre)), mask
 
+    def pooled_positions(self, mask: torch.Tensor) -> torch.Tensor:
+        """The positions the pooling runs over: the valid ones (``padding=masked``) or every
+        column of the padded batch (``unmasked``, Raffel & Ellis's code, which never passes
+        its mask to the network: softmax over all columns, mean divided by the width)."""
+        return mask if self.padding == "masked" else torch.ones_like(mask)
+
     def pool(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """The pooled representation (B, hidden): fused where it applies, else encode + pool."""
         if self.uses_fused(x):
             feats, mask = self.features(x, mask)
+            mask = self.pooled_positions(mask)
             pool = self.pooling
             attention = self.fused_spec.pooling == "attention"
             if attention:
@@ -150,7 +164,7 @@ class PoolingNetwork(nn.Module):
                                      self.fused_spec, query=pool.query if attention else None,
                                      score_bias=pool.bias if attention else None)
         h, mask = self.encode(x, mask)
-        return self.pooling(h, mask)
+        return self.pooling(h, self.pooled_positions(mask))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         y = self.head(self.pool(x, mask))

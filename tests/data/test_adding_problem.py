@@ -1,7 +1,9 @@
 """The adding/multiplication generator: targets, marker positions, masks, reproducibility."""
 
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from project.data.adding_problem import AddingProblemDataModule, GeneratedBatches, generate_problem
 
@@ -146,3 +148,72 @@ def test_max_seq_len_refuses_a_bad_range_or_variable_length(kw):
     with pytest.raises(ValueError, match="max_seq_len=.* needs max_seq_len >= seq_len=20 and "
                                          "variable_length=false"):
         AddingProblemDataModule(**kw)
+
+
+# -- the authors' layout (task.data.layout=authors; craffel/lstm_problems, gen_masked_sequences)
+def authors_marker_pairs(width: int) -> dict[tuple[int, int], float]:
+    """P(the two 1-markers sit at steps (lo, hi)) by enumeration of the authors' draw: N_1
+    uniform in 1..9, N_2 from np.random.choice(range(1, int(width / 2 - 1))), then N_2 += 1
+    where N_2 == N_1 (N_2 may fall before N_1)."""
+    raw = range(1, int(width / 2 - 1))
+    p: dict[tuple[int, int], float] = {}
+    for n1 in range(1, 10):
+        for n2 in raw:
+            n2 = n2 + 1 if n2 == n1 else n2
+            pair = (min(n1, n2), max(n1, n2))
+            p[pair] = p.get(pair, 0.0) + 1 / (9 * len(raw))
+    return p
+
+
+def marked(d):
+    """Steps of the lower and the higher 1-marker, values, markers (numpy)."""
+    values, markers = d["x"][..., 0].numpy(), d["x"][..., 1].numpy()
+    rows, cols = np.nonzero(markers == 1)
+    assert np.array_equal(rows, np.repeat(np.arange(len(values)), 2))  # two 1s per row
+    return cols[0::2], cols[1::2], values, markers
+
+
+@pytest.mark.parametrize("variable", [True, False])
+def test_authors_layout_width_and_markers_as_their_generator(variable):
+    n, t0 = 20000, 40
+    d = gen(n=n, seq_len=t0, variable_length=variable, layout="authors", seed=7)
+    width = int(np.ceil(1.1 * t0)) if variable else t0  # their max_length (45: 1.1 * 40 > 44)
+    assert d["x"].shape == (n, width, 2)
+    lengths = d["mask"].sum(1).numpy()
+    if variable:  # their np.random.randint(T0, max_length): the last column is padding
+        assert lengths.min() == t0 and lengths.max() == width - 1
+        assert not d["mask"][:, -1].any()
+    lo, hi, values, markers = marked(d)
+    p = authors_marker_pairs(width)
+    pairs = sorted(p)
+    counts = np.array([((lo == i) & (hi == j)).sum() for i, j in pairs])
+    assert counts.sum() == n  # every sequence's pair is one the authors can draw
+    assert stats.chisquare(counts, n * np.array([p[k] for k in pairs])).pvalue > 1e-3
+    assert hi.max() == max(j for _, j in pairs) and (hi < 10).any()  # reaches below step 10
+    np.testing.assert_allclose(d["y"][:, 0].numpy(),  # their target: 0.5 + sum(X * (M == 1))/4
+                               0.5 + (values * (markers == 1)).sum(1) / 4, rtol=1e-6)
+    assert np.all(markers[np.arange(n), lengths - 1] == -1) and np.all(markers[:, 0] == -1)
+    suite = gen(n=2000, seq_len=t0, variable_length=variable, seed=7)
+    assert suite["x"].shape[1] == width - variable  # today's: one column narrower
+    assert marked(suite)[1].min() >= 10  # today's second marker never falls before step 10
+
+
+def test_authors_layout_with_given_lengths_uses_each_length_as_the_width():
+    lengths = torch.tensor([20, 60] * 1000)
+    lo, hi, _, _ = marked(gen(n=2000, lengths=lengths, layout="authors", seed=1))
+    for length in (20, 60):
+        support = authors_marker_pairs(length)
+        rows = lengths.numpy() == length
+        assert set(zip(lo[rows], hi[rows])) <= set(support)
+        assert hi[rows].max() == max(j for _, j in support)
+
+
+def test_authors_layout_in_the_data_module_and_a_bad_value():
+    dm = AddingProblemDataModule(seq_len=500, variable_length=True, layout="authors",
+                                 val_size=10, test_size=10)
+    dm.setup()
+    assert dm.spec.max_len == dm.splits["val"]["x"].shape[1] == int(np.ceil(1.1 * 500))
+    assert AddingProblemDataModule(seq_len=500, variable_length=True).spec.max_len == 549
+    with pytest.raises(ValueError, match="task.data.layout='paper': expected one of suite, "
+                                         "authors"):
+        AddingProblemDataModule(layout="paper")

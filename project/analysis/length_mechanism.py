@@ -1,0 +1,180 @@
+"""Does a trained adding/multiply model's held-out error carry the 1/L signature?
+
+Issue 29's hypothesis: pooling that divides by each sequence's own length L (masked mean; a
+near-uniform masked softmax) passes the marked values on scaled by 1/L. A network that maps
+that signal back with one gain, fit at the mean length, then predicts ``0.5 + S mean(L) / L``
+for a target ``0.5 + S`` (S = target - 0.5), an error of ``S (mean(L) / L - 1)``. So the
+held-out error regressed on ``z = S (mean(L) / L - 1)`` has slope 1 where the model has not
+learned a length correction, 0 where it has (or where nothing depends on L: pooling over the
+padded width, fixed lengths), and the error split by length shows where the misses are.
+
+    python -m project.analysis.length_mechanism RUN_DIR [RUN_DIR ...] [--split test]
+        [--bins 4] [--out FILE.csv]
+
+Each RUN_DIR is a finished run folder (or a folder searched for them); its best checkpoint
+predicts its own held-out set, rebuilt from its saved config. Prints one row per run (its
+setting less the overrides every run shares, listed once above the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+TOLERANCE = 0.04  # |error| below which an example counts as solved (Raffel & Ellis)
+
+
+def length_regressor(target: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``z = S (mean(L) / L - 1)``, S = target - 0.5: the error of a model blind to 1/L."""
+    lengths = np.asarray(lengths, dtype=float)
+    return (np.asarray(target, dtype=float) - 0.5) * (lengths.mean() / lengths - 1.0)
+
+
+def regress_on_length(error: np.ndarray, target: np.ndarray, lengths: np.ndarray) -> dict:
+    """Least squares ``error = slope z + intercept`` (scipy.stats.linregress): slope, its
+    standard error, intercept, r^2, p (slope = 0), n. NaN where L does not vary (no z)."""
+    z = length_regressor(target, lengths)
+    n = len(z)
+    if n < 3 or np.ptp(z) == 0:
+        return {"slope": np.nan, "slope_se": np.nan, "intercept": np.nan, "r2": np.nan,
+                "p": np.nan, "n": n}
+    fit = stats.linregress(z, error)
+    return {"slope": fit.slope, "slope_se": fit.stderr, "intercept": fit.intercept,
+            "r2": fit.rvalue**2, "p": fit.pvalue, "n": n}
+
+
+def split_by_length(error: np.ndarray, lengths: np.ndarray, bins: int = 4) -> pd.DataFrame:
+    """Error by length bin (equal counts, ``pandas.qcut``; one bin where L is constant):
+    L range, n, mean error, mean |error|, accuracy (|error| < 0.04)."""
+    frame = pd.DataFrame({"L": np.asarray(lengths), "error": np.asarray(error, dtype=float)})
+    if frame["L"].nunique() > 1:
+        frame["bin"] = pd.qcut(frame["L"], min(bins, frame["L"].nunique()), duplicates="drop")
+    else:
+        frame["bin"] = 0
+    grouped = frame.groupby("bin", observed=True)
+    return pd.DataFrame({
+        "L_min": grouped["L"].min(), "L_max": grouped["L"].max(), "n": grouped.size(),
+        "mean_error": grouped["error"].mean(),
+        "mean_abs_error": grouped["error"].apply(lambda e: e.abs().mean()),
+        "acc": grouped["error"].apply(lambda e: (e.abs() < TOLERANCE).mean()),
+    }).reset_index(drop=True)
+
+
+def mechanism_row(error: np.ndarray, target: np.ndarray, lengths: np.ndarray,
+                  bins: int = 4) -> dict:
+    """The regression and, per length bin, accuracy and mean |error| (``acc_1``.., shortest
+    first), as one flat row."""
+    row = regress_on_length(error, target, lengths)
+    row["acc"] = float((np.abs(error) < TOLERANCE).mean())
+    by_length = split_by_length(error, lengths, bins)
+    for i, b in by_length.iterrows():
+        row[f"L_{i + 1}"] = f"{int(b.L_min)}-{int(b.L_max)}"
+        row[f"acc_{i + 1}"] = b.acc
+        row[f"mae_{i + 1}"] = b.mean_abs_error
+    return row
+
+
+def predict_run(run_dir: Path, split: str = "test") -> dict[str, np.ndarray]:
+    """The run's best checkpoint on its ``split`` set, rebuilt from its ``config.yaml``:
+    ``error`` (prediction - target), ``target``, ``lengths`` (valid steps per sequence)."""
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from project import run_folder
+    from project.models.build import build_network
+
+    cfg = run_folder.read_config(run_dir)
+    if cfg is None:
+        raise FileNotFoundError(f"{run_dir}: no {run_folder.CONFIG} (not a run folder)")
+    best = run_folder.checkpoint_dir(run_dir) / f"{run_folder.BEST}.ckpt"
+    if not best.exists():
+        raise FileNotFoundError(f"{best}: no best checkpoint (the run did not finish)")
+    if "AddingProblemDataModule" not in str(cfg.task.data.get("_target_", "")):
+        raise ValueError(f"{run_dir}: task {cfg.task.name!r} is not the adding or "
+                         "multiplication problem")
+    datamodule = instantiate(cfg.task.data, seed=cfg.seed)
+    datamodule.setup("test")
+    network = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
+                            OmegaConf.to_container(cfg.model, resolve=True), datamodule.spec)
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    network.load_state_dict({k.removeprefix("network."): v for k, v in state.items()
+                             if k.startswith("network.")})
+    network.eval()
+    data = datamodule.splits[split]
+    with torch.no_grad():
+        pred = torch.cat([network(x, m) for x, m in zip(data["x"].split(250),
+                                                          data["mask"].split(250))])
+    target = data["y"][:, 0].double().numpy()
+    return {"error": pred[:, 0].double().numpy() - target, "target": target,
+            "lengths": data["mask"].sum(1).numpy()}
+
+
+def run_label(run_dir: Path) -> dict:
+    """Task, model, seed and setting of a run (its saved identity), and from its summary
+    whether and after how many updates it reached its target (``steps_to_target``)."""
+    from project import run_folder
+
+    ident = run_folder.read_config(run_dir).identity
+    summary = run_folder.read_summary(run_dir)
+    return {"task": ident.task, "model": ident.model, "seed": int(ident.seed),
+            "setting": ",".join(ident.setting_overrides), "reached": summary["reached"],
+            "steps_to_target": summary["steps_to_target"]}
+
+
+def find_runs(paths: list[Path]) -> list[Path]:
+    """Finished run folders: each path itself or every one under it."""
+    from project import run_folder
+
+    runs = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no such folder: {path}")
+        runs += [path] if run_folder.is_finished(path) else run_folder.find_run_dirs(path)
+    if not runs:
+        raise ValueError(f"no finished runs under {', '.join(map(str, paths))}")
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    from project.cli import user_error
+
+    p = argparse.ArgumentParser(prog="python -m project.analysis.length_mechanism",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", type=Path, nargs="+", help="run folders, or folders holding them")
+    p.add_argument("--split", choices=("val", "test"), default="test")
+    p.add_argument("--bins", type=int, default=4, help="length bins (equal counts)")
+    p.add_argument("--out", type=Path, help="also write the rows here (CSV)")
+    args = p.parse_args(argv)
+    try:
+        if args.bins < 1:
+            raise ValueError(f"--bins {args.bins}: must be >= 1")
+        rows = [run_label(r) | mechanism_row(**predict_run(r, args.split), bins=args.bins)
+                for r in find_runs(args.runs)]
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        return user_error(e)
+    table = pd.DataFrame(rows)
+    shared = set.intersection(*(set(s.split(",")) for s in table["setting"]))
+    shown = table.assign(setting=[",".join(o for o in s.split(",") if o not in shared) or "-"
+                                  for s in table["setting"]])
+    if shared - {""}:
+        print("every run: " + ",".join(sorted(shared)))
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.out:
+        from project.run_folder import write_bytes_atomic
+
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(args.out, table.to_csv(index=False).encode())
+        except OSError as e:
+            return user_error(f"--out {args.out}: {e.strerror or e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

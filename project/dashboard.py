@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def default_project() -> str:
     from omegaconf import OmegaConf
 
-    from project.training.compose import CONF_DIR
+    from project.runs.compose import CONF_DIR
 
     return str(OmegaConf.load(CONF_DIR / "logger" / "wandb.yaml").project)
 

@@ -2,7 +2,7 @@
 
 Composes the Hydra config and trains one run (``project.training.run.train``): validation on
 a fixed step grid, the test split once at the best validation checkpoint, and the run folder
-(``project.run_folder``). Rerunning the same command resumes it; a finished run is not rerun.
+(``project.runs.folder``). Rerunning the same command resumes it; a finished run is not rerun.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
 def main(cfg: DictConfig) -> dict | None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from project import run_folder
+    from project.runs import folder as run_folder
     from project.training.run import train
 
     try:

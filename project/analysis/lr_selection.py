@@ -20,7 +20,7 @@ import pandas as pd
 
 from project.stats.censoring import km_median
 from project.analysis.local_runs import load_local_runs
-from project import run_folder
+from project.runs import folder as run_folder
 from project.cli import user_error
 from project.analysis.variants import identity_fields
 

@@ -21,7 +21,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins import TorchCheckpointIO
 
-from project import run_folder
+from project.runs import folder as run_folder
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

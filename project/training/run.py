@@ -1,7 +1,7 @@
 """Train one run: compose-checked config in, run folder and summary out.
 
 Validation runs on a fixed step grid, the test split is read once at the checkpoint with the
-best validation value, and the run folder (``project.run_folder``) is written as it goes,
+best validation value, and the run folder (``project.runs.folder``) is written as it goes,
 the summary last. Rerunning resumes from the last checkpoint; a finished run is returned.
 """
 
@@ -17,16 +17,16 @@ from hydra.utils import instantiate
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.models.build import build_network
-from project.run_identity import RunIdentity, identity_of
+from project.runs.identity import RunIdentity, identity_of
 from project.training.checkpointing import (AtomicCheckpointIO, BestCheckpoint, LastCheckpoint,
                                             check_resume_point)
 from project.training.cpu_allocator import keep_freed_memory
 from project.training.loggers import build_logger, finish_logger
 from project.training.module import PoolingTaskModule
 from project.training.progress_bar import StepProgressBar
-from project.training.summary import summarize_run
+from project.runs.summary import summarize_run
 from project.training.targets import RULES, resolve_target
 from project.training.tracker import ConvergenceTracker
 

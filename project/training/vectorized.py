@@ -18,7 +18,7 @@ Member k is the single run of seed k (``project.training.run.train``), step for 
   Batched matrix products round differently from a single run's, so figures agree to float
   rounding (tests: weights within 1e-5 relative after 50 steps), not bit for bit.
 
-Each member keeps the single run's contract in its own run folder (``project.run_folder``,
+Each member keeps the single run's contract in its own run folder (``project.runs.folder``,
 claimed for the whole group): config, curve (every evaluation, written through
 ``ConvergenceTracker.record``), its resume point after every evaluation (and every
 ``trainer.checkpoint_every_n_steps``, and on SIGTERM), the best checkpoint (ties broken by the
@@ -59,17 +59,17 @@ from torch.nn import functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from torch.overrides import TorchFunctionMode
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.data.base import StepSampler, derived_seed
 from project.models.build import build_network
-from project.run_identity import RunIdentity, identity_of
+from project.runs.identity import RunIdentity, identity_of
 from project.stats.per_run import meets
 from project.training.checkpointing import check_checkpoint, check_resume_point
 from project.training.cpu_allocator import keep_freed_memory
 from project.training.metrics import build_metrics
 from project.training.module import build_optimizer
 from project.training.run import check_config, peak_memory_mb, resolve_run_dir
-from project.training.summary import summarize_run
+from project.runs.summary import summarize_run
 from project.training.targets import resolve_target
 from project.training.tracker import ConvergenceTracker
 from project.training.vectorize_rules import VectorizeError, check_vectorizable

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(runs)} offline run(s), {resumed} resumed "
           f"({sum(map(len, runs.values()))} segments)", file=sys.stderr)
     if args.run:
-        from project.training.wandb_logging import has_api_key
+        from project.wandb_credentials import has_api_key
 
         if not has_api_key():
             return user_error("no W&B API key: run `wandb login`, then this command again")

@@ -16,7 +16,7 @@ import wandb_workspaces.reports.v2 as wr
 
 from project import dashboard as cli
 from project.analysis.render import dashboard as dash
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = [dash.TaskCurves("adding", "val/mse"), dash.TaskCurves("italypower", "val/acc")]

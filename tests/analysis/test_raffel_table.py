@@ -256,7 +256,7 @@ def test_earlier_cut_skips_covered_rates_and_cuts_the_rest():
 
 
 def test_cli_writes_the_tables_and_csvs(tmp_path):
-    from project import run_folder
+    from project.runs import folder as run_folder
 
     rows = [dict(task="adding", model=m, seed=s, lr=lr, steps=st, reached=st < 10000)
             for m, s, (lr, st) in itertools.product(
@@ -303,8 +303,8 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
 # -- the protocol as configuration --------------------------------------------------------------
 @pytest.mark.parametrize("model", ["attention_tanh", "baseline"])
 def test_experiment_config_is_the_papers_protocol(model):
-    from project.run_identity import identity_of
-    from project.training.compose import compose_defaults
+    from project.runs.identity import identity_of
+    from project.runs.compose import compose_defaults
 
     cfg = compose_defaults(["+experiment=raffel2016", "task=multiply", f"model={model}",
                             "task.seq_len=500"])
@@ -328,7 +328,7 @@ def test_experiment_config_is_the_papers_protocol(model):
 
 
 def test_variable_length_experiment_config():
-    from project.training.compose import compose_defaults
+    from project.runs.compose import compose_defaults
 
     cfg = compose_defaults(["+experiment=raffel2016_variable", "task=adding",
                             "model=attention_tanh"])
@@ -340,7 +340,7 @@ def test_variable_length_experiment_config():
 
 def test_sweep_spec_composes_both_models_and_all_rates():
     from project.sweeps.spec import expand, load_spec, parse_spec, validate_runs
-    from project.training.compose import CONF_DIR
+    from project.runs.compose import CONF_DIR
 
     spec = load_spec(CONF_DIR / "sweep" / "raffel2016.yaml")
     grid = expand(spec)

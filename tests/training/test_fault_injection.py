@@ -26,8 +26,8 @@ import pytest
 import torch
 import yaml
 
-from project import run_folder
-from project.run_folder import ConfigChanged, DamagedRunFolder, RunFolderInUse, read_curve
+from project.runs import folder as run_folder
+from project.runs.folder import ConfigChanged, DamagedRunFolder, RunFolderInUse, read_curve
 from project.training.run import train
 from tests.conftest import ROOT, compose_train
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from project.run_folder import read_curve
+from project.runs.folder import read_curve
 from project.stats.per_run import meets
 from project.training.run import train
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 from tests.conftest import CONF, ROOT, compose_train
 
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml") if not p.stem.startswith("custom"))

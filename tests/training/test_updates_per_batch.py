@@ -8,7 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from project.run_folder import read_curve
+from project.runs.folder import read_curve
 from project.training.run import train, updates_per_batch
 from tests.conftest import ROOT, compose_train
 

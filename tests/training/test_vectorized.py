@@ -25,7 +25,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.models.build import build_network
 from project.training import vectorized
 from project.training.run import train

@@ -31,7 +31,7 @@ from wandb_workspaces.reports.v2 import internal
 
 STEP_AXIS = "trainer/global_step"  # x axis of every logged curve (wandb_logging.py)
 TIME_AXIS = "train_time_s"         # training clock, logged with every validation row
-VARIANT_KEY = "identity.variant"   # W&B config key of a run's variant (run_identity.py)
+VARIANT_KEY = "identity.variant"   # W&B config key of a run's variant (project/runs/identity.py)
 # run-summary figures that wandb_logging.py copies into the W&B run summary
 CONVERGENCE_COLUMNS = ("steps_to_target", "time_to_target", "reached", "auc", "best_val",
                        "test_at_best")
@@ -174,7 +174,7 @@ def tasks_from_runs(runs) -> list[TaskCurves]:
 
 def offline_reason() -> str | None:
     """Why the report cannot be published now (``WANDB_MODE`` or no API key), else None."""
-    from project.training.wandb_logging import has_api_key
+    from project.wandb_credentials import has_api_key
 
     mode = os.environ.get("WANDB_MODE", "")
     if mode in ("offline", "dryrun", "disabled"):

@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.sweeps.backend import PlannedRun, SweepBackend, seed_groups
 from project.sweeps.backends.processes import RUN_OVERRIDES
 
@@ -134,7 +134,7 @@ def _compose(overrides: list[str], run_dir: str):
     from omegaconf import open_dict
 
     from project.sweeps.spec import SEED_KEY
-    from project.training.compose import compose_train
+    from project.runs.compose import compose_train
 
     seeds = [o for o in overrides if o.split("=", 1)[0] == SEED_KEY]
     key = tuple(o for o in overrides if o not in seeds)

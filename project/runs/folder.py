@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from project.runs.identity import MEASURED_SECTIONS, is_measured
+
 CONFIG = "config.yaml"
 CURVE = "metrics.csv"
 CHECKPOINTS = "checkpoints"
@@ -47,9 +49,6 @@ LOCK = "lock"
 
 _UMASK = os.umask(0o022)  # read once (it can only be read by setting it)
 os.umask(_UMASK)
-
-# Sections of the config that change what a run measures (a change makes a run stale).
-MEASURED_SECTIONS = ("task", "model", "optimizer", "scheduler")
 
 
 class DamagedRunFolder(ValueError):
@@ -402,7 +401,8 @@ def is_unfinished(run_dir: str | Path) -> bool:
 
 def config_differences(config, run_dir: str | Path) -> list[str]:
     """The keys (``section.key: saved -> now``) in which the saved ``config.yaml`` differs
-    from ``config`` in what it measures (``MEASURED_SECTIONS``); [] when there is none."""
+    from ``config`` in what it measures (``identity.is_measured``: the keys a run's identity
+    is made of); [] when there is none."""
     from omegaconf import OmegaConf
 
     saved = read_config(run_dir)
@@ -421,13 +421,13 @@ def _differences(key: str, before: Any, now: Any, out: list[str]) -> None:
     if isinstance(before, dict) and isinstance(now, dict):
         for k in sorted(set(before) | set(now), key=str):
             _differences(f"{key}.{k}", before.get(k), now.get(k), out)
-    elif before != now:
+    elif before != now and is_measured(key):
         out.append(f"{key}: {before!r} -> {now!r}")
 
 
 def config_changed(config, run_dir: str | Path) -> bool:
     """Whether the saved ``config.yaml`` differs from ``config`` in what it measures
-    (``MEASURED_SECTIONS``); False when there is no saved config."""
+    (``config_differences``); False when there is no saved config."""
     return bool(config_differences(config, run_dir))
 
 

@@ -13,10 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from project.analysis.report import DEFAULT_CONTROL, build_report
 from project.cli import user_error
 from project.stats.bootstrap import N_RESAMPLES, SEED
-
-DEFAULT_CONTROL = "baseline"  # mean pooling (conf/model/baseline.yaml)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,14 +42,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resamples", type=int, default=N_RESAMPLES, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed")
     return p.parse_args(argv)
-
-
-def build_report(source: str, out: Path, **kw) -> dict:
-    """``project.analysis.report.build_report`` with this command's default control."""
-    from project.analysis.report import build_report as build
-
-    kw.setdefault("control", DEFAULT_CONTROL)
-    return build(source, out, **kw)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,19 +8,13 @@ a fixed step grid, the test split once at the best validation checkpoint, and th
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from project.cli import USAGE_ERROR, error_line, user_error
-
-USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError,
-               InstantiationException)
-
 
 def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
     """One clear line on stderr and exit 2 (or ``status``). In a Hydra multirun the job
@@ -37,12 +31,12 @@ def main(cfg: DictConfig) -> dict | None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from project.runs import folder as run_folder
-    from project.training.run import train
+    from project.training.run import USER_ERRORS, train
 
     try:
+        folder = run_folder.run_dir_for(cfg)
         summary = train(cfg)
     except SIGTERMException:
-        folder = Path(cfg.run_dir)
         print(f"stopped by SIGTERM; resume point {run_folder.last_checkpoint(folder)} "
               f"(step {run_folder.checkpoint_step(folder)}): rerun the same command to "
               "continue", file=sys.stderr)
@@ -53,7 +47,7 @@ def main(cfg: DictConfig) -> dict | None:
         return fail(e)
     already = "already finished, not trained again: " if isinstance(
         summary, run_folder.AlreadyFinished) else ""
-    print(already + run_folder.describe_summary(summary, cfg.run_dir))
+    print(already + run_folder.describe_summary(summary, folder))
     return None
 
 

@@ -307,7 +307,7 @@ def first_step_probe(mode: str, task: str, started: float) -> dict:
     in all, from ``started`` (or from the call, in a worker or group)."""
     import lightning as L
 
-    from project.training.vectorized import train_vectorized
+    from project.training.run import train_vectorized
 
     class First(L.Callback):
         at = None

@@ -22,6 +22,8 @@ from project.analysis.sources import load_runs
 from project.analysis.render.tables import (fmt_p, fmt_ratio_ci, latex_escape, main_table,
                                             time_table, to_latex, to_markdown)
 
+DEFAULT_CONTROL = "baseline"  # mean pooling (conf/model/baseline.yaml)
+
 NOTES = [
     "Rows: every variant against the control {control} within a setting, paired by seed "
     "(seeds run by both).",
@@ -109,8 +111,10 @@ def across_text(across: pd.DataFrame, cells: pd.DataFrame, variants: list[str],
 
 def build_report(source: str, out: Path, group: str | None = None, tags: list[str] = (),
                  state: str | None = "finished", n_resamples: int = N_RESAMPLES,
-                 seed: int = SEED, target: str = "config", *, control: str) -> dict:
-    """Load the runs of ``source`` and write every report file into ``out``."""
+                 seed: int = SEED, target: str = "config", *,
+                 control: str = DEFAULT_CONTROL) -> dict:
+    """Load the runs of ``source`` and write every report file into ``out`` (the command
+    line: ``python -m project.report``)."""
     runs, curves = load_runs(source, group, tags, state)
     return write_report(runs, curves, out, source, n_resamples, seed, target, control=control)
 

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from project.runs.identity import MEASURED_SECTIONS, is_measured
+from project.runs.identity import MEASURED_SECTIONS, RunIdentity, identity_of, is_measured
 
 CONFIG = "config.yaml"
 CURVE = "metrics.csv"
@@ -95,6 +95,14 @@ def log_path(run_dir: str | Path) -> Path:
 
 def lock_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / LOCK
+
+
+def run_dir_for(config, identity: RunIdentity | None = None) -> Path:
+    """A run's folder: ``config.run_dir``, or the folder its identity names under
+    ``config.runs_root``."""
+    if config.run_dir is not None:
+        return Path(config.run_dir)
+    return Path(config.runs_root) / (identity or identity_of(config)).folder()
 
 
 def os_error(kind: type[OSError], cause: OSError | int, message: str) -> OSError:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from project import raffel_table as raffel_cmd
 from project.analysis import raffel_table as rt
 from project.analysis.local_runs import flatten_summary
 
@@ -272,7 +273,7 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
             "setting_overrides": list(FIXED), "variant_overrides": [],
             "hparams": {"lr": r["lr"], "seq_len": 100}})
     out = tmp_path / "t.md"
-    assert rt.main([str(tmp_path / "runs"), "--out", str(out), "--lengths", "100"]) == 0
+    assert raffel_cmd.main([str(tmp_path / "runs"), "--out", str(out), "--lengths", "100"]) == 0
     text = out.read_text()
     # 1200 updates -> 2 epochs, both seeds, rate 3e-3; the paper: 1 and 1 (within one epoch)
     cell = "2 [2], 2/2, lr 0.003 x2, only 2 of 4 rates run"
@@ -288,16 +289,16 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     assert "| 100 | mean | 15.0-16.0 | 4 | 2200 |" in (tmp_path / "t_cost.md").read_text()
     assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
     assert not (tmp_path / "t_variable.md").exists()
-    assert rt.main([str(tmp_path / "empty")]) == 2
+    assert raffel_cmd.main([str(tmp_path / "empty")]) == 2
 
     # the same table from its per-seed and rate CSVs alone (the runs gone), and beside a run
     again = tmp_path / "again" / "t.md"
-    assert rt.main([str(tmp_path / "gone"), "--earlier", str(tmp_path / "t_seeds.csv"),
+    assert raffel_cmd.main([str(tmp_path / "gone"), "--earlier", str(tmp_path / "t_seeds.csv"),
                     "--out", str(again), "--lengths", "100"]) == 0
     assert again.read_text() == text
     for name in ("t.csv", "t_seeds.csv", "t_cost.md"):
         assert (again.parent / name).read_text() == (tmp_path / name).read_text()
-    assert rt.main([str(tmp_path / "runs"), "--earlier", str(tmp_path / "t.md")]) == 2
+    assert raffel_cmd.main([str(tmp_path / "runs"), "--earlier", str(tmp_path / "t.md")]) == 2
 
 
 # -- the protocol as configuration --------------------------------------------------------------

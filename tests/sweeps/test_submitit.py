@@ -56,7 +56,7 @@ def test_lightning_leaves_requeueing_to_submitit_on_slurm(tmp_path, monkeypatch)
     from lightning.pytorch.plugins.environments import SLURMEnvironment
 
     from project.runs.compose import compose_train
-    from project.training.run import build_trainer
+    from project.training.single import build_trainer
     from project.training.tracker import ConvergenceTracker
 
     for key, value in dict(SLURM_NTASKS="1", SLURM_JOB_NAME="train", SLURM_JOB_ID="7",

@@ -259,7 +259,7 @@ def test_results_section_replaces_only_its_own_section():
 
 
 def test_best_lr_keeps_each_models_best_rate_and_pairs_them(tmp_path):
-    from project.analysis.lr_selection import main as best_lr_main
+    from project.select_lr import main as best_lr_main
 
     def write(model, lr, seed, steps, reached):
         d = tmp_path / "sweep" / model / f"lr{lr}" / f"seed{seed}"

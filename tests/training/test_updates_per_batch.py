@@ -9,7 +9,8 @@ import torch
 from omegaconf import OmegaConf
 
 from project.runs.folder import read_curve
-from project.training.run import train, updates_per_batch
+from project.training.run import train
+from project.training.single import updates_per_batch
 from tests.conftest import ROOT, compose_train
 
 # dropout makes every update's reseed matter; the cosine schedule, every update's lr step

@@ -88,7 +88,7 @@ def curve_plots(curves: TaskCurves) -> list[wr.LinePlot]:
     ]
 
 
-def build_report(entity: str, project: str, group: str, tasks: list[TaskCurves],
+def build_wandb_report(entity: str, project: str, group: str, tasks: list[TaskCurves],
                  markdown: str, title: str | None = None) -> wr.Report:
     """The experiment's report (not saved). ``entity`` may be empty until publishing."""
     blocks: list = [

@@ -102,7 +102,7 @@ class _Output:
 
 def _outcome(error: BaseException | None, interrupted: bool = False) -> dict:
     from project.cli import error_line
-    from project.train import USER_ERRORS
+    from project.training.run import USER_ERRORS
 
     if error is None:
         return {"status": "interrupted" if interrupted else "ok", "error": ""}
@@ -184,7 +184,7 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
 
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from project.training.vectorized import train_vectorized
+    from project.training.run import train_vectorized
 
     first = run_folder.log_path(runs[0][1])
     seeds = [next((o.split("=", 1)[1] for o in ov if o.startswith("seed=")), "?")

@@ -18,7 +18,6 @@ from pathlib import Path
 import pandas as pd
 
 from project.stats.censoring import km_median
-from project.analysis.local_runs import load_local_runs
 from project.runs import folder as run_folder
 from project.analysis.variants import identity_fields
 

@@ -34,9 +34,9 @@ def main(cfg: DictConfig) -> dict | None:
     from project.training.run import USER_ERRORS, train
 
     try:
-        folder = run_folder.run_dir_for(cfg)
         summary = train(cfg)
     except SIGTERMException:
+        folder = run_folder.run_dir_for(cfg)
         print(f"stopped by SIGTERM; resume point {run_folder.last_checkpoint(folder)} "
               f"(step {run_folder.checkpoint_step(folder)}): rerun the same command to "
               "continue", file=sys.stderr)
@@ -47,7 +47,7 @@ def main(cfg: DictConfig) -> dict | None:
         return fail(e)
     already = "already finished, not trained again: " if isinstance(
         summary, run_folder.AlreadyFinished) else ""
-    print(already + run_folder.describe_summary(summary, folder))
+    print(already + run_folder.describe_summary(summary, run_folder.run_dir_for(cfg)))
     return None
 
 

@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def default_project() -> str:
     from omegaconf import OmegaConf
 
-    from project.training.compose import CONF_DIR
+    from project.runs.compose import CONF_DIR
 
     return str(OmegaConf.load(CONF_DIR / "logger" / "wandb.yaml").project)
 
@@ -62,7 +62,7 @@ def main_table_markdown(source: str, group: str, table: Path | None) -> str:
     """The ``main_table.md`` text: the given file, else ``project.report`` run on SOURCE."""
     if table is not None:
         return table.read_text()
-    from project.report import build_report
+    from project.analysis.report import build_report
 
     with tempfile.TemporaryDirectory(prefix="dashboard-table-") as tmp:
         return build_report(source, Path(tmp), group=group)["markdown"]
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             raise LookupError(f"no finished runs of group {args.group!r} in {args.source}")
         markdown = main_table_markdown(args.source, args.group, args.table)
         entity = args.entity or os.environ.get("WANDB_ENTITY", "")
-        report = dash.build_report(entity, args.project or default_project(), args.group,
+        report = dash.build_wandb_report(entity, args.project or default_project(), args.group,
                                    tasks, markdown, args.title)
     except (LookupError, OSError, ValueError) as e:
         return user_error(e)

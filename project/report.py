@@ -15,10 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from project.analysis.report import DEFAULT_CONTROL, build_from_csv, build_report
 from project.cli import user_error
 from project.stats.bootstrap import N_RESAMPLES, SEED
-
-DEFAULT_CONTROL = "baseline"  # mean pooling (conf/model/baseline.yaml)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,14 +50,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def build_report(source: str, out: Path, **kw) -> dict:
-    """``project.analysis.report.build_report`` with this command's default control."""
-    from project.analysis.report import build_report as build
-
-    kw.setdefault("control", DEFAULT_CONTROL)
-    return build(source, out, **kw)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if (args.source is None) == (args.from_csv is None):
@@ -68,8 +59,6 @@ def main(argv: list[str] | None = None) -> int:
                           "curves) and no --step-costs (the CSV carries step_cost_s)")
     try:
         if args.from_csv is not None:
-            from project.analysis.report import build_from_csv
-
             result = build_from_csv(args.from_csv, args.out, n_resamples=args.resamples,
                                     seed=args.seed, control=args.control)
         else:

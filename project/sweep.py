@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.cli import user_error
 from project.sweeps.backend import plan_runs, split_finished
 from project.sweeps.backends.processes import (ProcessBackend, command_for, cpu_count,

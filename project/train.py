@@ -2,25 +2,19 @@
 
 Composes the Hydra config and trains one run (``project.training.run.train``): validation on
 a fixed step grid, the test split once at the best validation checkpoint, and the run folder
-(``project.run_folder``). Rerunning the same command resumes it; a finished run is not rerun.
+(``project.runs.folder``). Rerunning the same command resumes it; a finished run is not rerun.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from project.cli import USAGE_ERROR, error_line, user_error
-
-USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError,
-               InstantiationException)
-
 
 def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
     """One clear line on stderr and exit 2 (or ``status``). In a Hydra multirun the job
@@ -36,13 +30,13 @@ def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
 def main(cfg: DictConfig) -> dict | None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from project import run_folder
-    from project.training.run import train
+    from project.runs import folder as run_folder
+    from project.training.run import USER_ERRORS, train
 
     try:
         summary = train(cfg)
     except SIGTERMException:
-        folder = Path(cfg.run_dir)
+        folder = run_folder.run_dir_for(cfg)
         print(f"stopped by SIGTERM; resume point {run_folder.last_checkpoint(folder)} "
               f"(step {run_folder.checkpoint_step(folder)}): rerun the same command to "
               "continue", file=sys.stderr)
@@ -54,10 +48,10 @@ def main(cfg: DictConfig) -> dict | None:
     already = "already finished, not trained again: " if isinstance(
         summary, run_folder.AlreadyFinished) else ""
     if already and getattr(summary, "stale", None):  # made under another config or data
-        print(f"warning: {cfg.run_dir} is stale: it was made under another config or data "
-              f"({'; '.join(summary.stale[:2])}); its figures are not today's: delete the "
-              "folder and rerun (a sweep: --rerun-stale)", file=sys.stderr)
-    print(already + run_folder.describe_summary(summary, cfg.run_dir))
+        print(f"warning: {run_folder.run_dir_for(cfg)} is stale: it was made under another "
+              f"config or data ({'; '.join(summary.stale[:2])}); its figures are not today's: "
+              "delete the folder and rerun (a sweep: --rerun-stale)", file=sys.stderr)
+    print(already + run_folder.describe_summary(summary, run_folder.run_dir_for(cfg)))
     return None
 
 

@@ -53,9 +53,9 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from doc_sections import marked_sections  # noqa: E402
 
-from project import run_folder  # noqa: E402
+from project.runs import folder as run_folder  # noqa: E402
 from project.models.build import build_network  # noqa: E402
-from project.training.compose import compose_train  # noqa: E402
+from project.runs.compose import compose_train  # noqa: E402
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
 from project.training.run import train  # noqa: E402
 
@@ -307,7 +307,7 @@ def first_step_probe(mode: str, task: str, started: float) -> dict:
     in all, from ``started`` (or from the call, in a worker or group)."""
     import lightning as L
 
-    from project.training.vectorized import train_vectorized
+    from project.training.run import train_vectorized
 
     class First(L.Callback):
         at = None

@@ -36,8 +36,7 @@ from doc_sections import write_section  # noqa: E402
 from torch.profiler import profile  # noqa: E402
 
 from project.training.cpu_allocator import keep_freed_memory  # noqa: E402
-from project.training.run import train  # noqa: E402
-from project.training.vectorized import train_vectorized  # noqa: E402
+from project.training.run import train, train_vectorized  # noqa: E402
 
 SHOWN = 8  # ops per task, by their single-run time plus their vectorised time
 

@@ -28,13 +28,13 @@ os.environ.setdefault("WANDB_MODE", "offline")
 import numpy as np  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 
-from project.training.compose import compose_train  # noqa: E402
+from project.runs.compose import compose_train  # noqa: E402
 from project.stats.censoring import km_median  # noqa: E402
 from project.analysis.render.tables import fmt_steps  # noqa: E402
 import yaml  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from project import run_folder  # noqa: E402
+from project.runs import folder as run_folder  # noqa: E402
 from project.cli import user_error  # noqa: E402
 from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
 from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads  # noqa: E402

@@ -207,7 +207,7 @@ fi
 took=$(( $(date +%s) - start ))
 (( dry )) && exit $status
 (( train )) && { trap - TERM INT; log_end "exit status $status"; }
-python -m project.analysis.raffel_table "$out" --out "$table" --lengths "$lengths" \
+python -m project.raffel_table "$out" --out "$table" --lengths "$lengths" \
   ${earlier_seeds:+--earlier "$earlier_seeds"} || exit $?
 echo "table: $table; took ${took}s"
 (( doc )) || exit $status

@@ -24,7 +24,7 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from project import run_folder  # noqa: E402
+from project.runs import folder as run_folder  # noqa: E402
 from project.cli import user_error  # noqa: E402
 from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
 from project.sweeps.backends.processes import cpu_count, plan_threads  # noqa: E402

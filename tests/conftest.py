@@ -10,8 +10,8 @@ from types import ModuleType
 import pytest
 from omegaconf import DictConfig
 
-from project.training.compose import CONF_DIR
-from project.training.compose import compose_train as compose_config
+from project.runs.compose import CONF_DIR
+from project.runs.compose import compose_train as compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = CONF_DIR

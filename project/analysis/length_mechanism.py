@@ -8,7 +8,7 @@ held-out error regressed on ``z = S (mean(L) / L - 1)`` has slope 1 where the mo
 learned a length correction, 0 where it has (or where nothing depends on L: pooling over the
 padded width, fixed lengths), and the error split by length shows where the misses are.
 
-    python -m project.analysis.length_mechanism RUN_DIR [RUN_DIR ...] [--split test]
+    python -m project.length_mechanism RUN_DIR [RUN_DIR ...] [--split test]
         [--bins 4] [--out FILE.csv]
 
 Each RUN_DIR is a finished run folder (or a folder searched for them); its best checkpoint
@@ -18,13 +18,14 @@ setting less the overrides every run shares, listed once above the table).
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from project.models.build import build_network
+from project.runs import folder as run_folder
 
 TOLERANCE = 0.04  # |error| below which an example counts as solved (Raffel & Ellis)
 
@@ -86,9 +87,6 @@ def predict_run(run_dir: Path, split: str = "test") -> dict[str, np.ndarray]:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from project import run_folder
-    from project.models.build import build_network
-
     cfg = run_folder.read_config(run_dir)
     if cfg is None:
         raise FileNotFoundError(f"{run_dir}: no {run_folder.CONFIG} (not a run folder)")
@@ -118,8 +116,6 @@ def predict_run(run_dir: Path, split: str = "test") -> dict[str, np.ndarray]:
 def run_label(run_dir: Path) -> dict:
     """Task, model, seed and setting of a run (its saved identity), and from its summary
     whether and after how many updates it reached its target (``steps_to_target``)."""
-    from project import run_folder
-
     ident = run_folder.read_config(run_dir).identity
     summary = run_folder.read_summary(run_dir)
     return {"task": ident.task, "model": ident.model, "seed": int(ident.seed),
@@ -129,8 +125,6 @@ def run_label(run_dir: Path) -> dict:
 
 def find_runs(paths: list[Path]) -> list[Path]:
     """Finished run folders: each path itself or every one under it."""
-    from project import run_folder
-
     runs = []
     for path in paths:
         if not path.exists():
@@ -139,42 +133,3 @@ def find_runs(paths: list[Path]) -> list[Path]:
     if not runs:
         raise ValueError(f"no finished runs under {', '.join(map(str, paths))}")
     return runs
-
-
-def main(argv: list[str] | None = None) -> int:
-    from project.cli import user_error
-
-    p = argparse.ArgumentParser(prog="python -m project.analysis.length_mechanism",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", type=Path, nargs="+", help="run folders, or folders holding them")
-    p.add_argument("--split", choices=("val", "test"), default="test")
-    p.add_argument("--bins", type=int, default=4, help="length bins (equal counts)")
-    p.add_argument("--out", type=Path, help="also write the rows here (CSV)")
-    args = p.parse_args(argv)
-    try:
-        if args.bins < 1:
-            raise ValueError(f"--bins {args.bins}: must be >= 1")
-        rows = [run_label(r) | mechanism_row(**predict_run(r, args.split), bins=args.bins)
-                for r in find_runs(args.runs)]
-    except (ValueError, FileNotFoundError, KeyError) as e:
-        return user_error(e)
-    table = pd.DataFrame(rows)
-    shared = set.intersection(*(set(s.split(",")) for s in table["setting"]))
-    shown = table.assign(setting=[",".join(o for o in s.split(",") if o not in shared) or "-"
-                                  for s in table["setting"]])
-    if shared - {""}:
-        print("every run: " + ",".join(sorted(shared)))
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    if args.out:
-        from project.run_folder import write_bytes_atomic
-
-        try:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(args.out, table.to_csv(index=False).encode())
-        except OSError as e:
-            return user_error(f"--out {args.out}: {e.strerror or e}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

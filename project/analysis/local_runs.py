@@ -1,6 +1,6 @@
 """Local run folders -> one tidy table (one row per finished run) and their validation curves.
 
-Finished run folders are found recursively (``project.run_folder``); a damaged summary is
+Finished run folders are found recursively (``project.runs.folder``); a damaged summary is
 reported on stderr with its path and skipped.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.analysis.variants import identity_fields
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 NESTED_FIELDS = ("test_metrics", "hparams")
 
 

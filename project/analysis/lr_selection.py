@@ -1,4 +1,5 @@
-"""Fair tuning: each model at its own best learning rate: ``python -m project.analysis.lr_selection RUNS --out DIR``.
+"""Fair tuning: each model at its own best learning rate (the command:
+``python -m project.select_lr RUNS --out DIR``).
 
 For every (task, model, other settings) of a learning-rate sweep (``conf/sweep/lr_tuning.yaml``)
 the rate whose runs reached the target most often, then with the lowest Kaplan-Meier median
@@ -11,17 +12,13 @@ say so when quoting the numbers.
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from project.stats.censoring import km_median
-from project.analysis.local_runs import load_local_runs
-from project import run_folder
-from project.cli import user_error
+from project.runs import folder as run_folder
 from project.analysis.variants import identity_fields
 
 RATE_OVERRIDE = re.compile(r"^(optimizer\.lr|task\.lr)=")
@@ -83,30 +80,3 @@ def write_tuned(runs: pd.DataFrame, out: Path) -> int:
         run_folder.copy_record(src, dst)
         run_folder.write_summary(dst, summary)
     return len(runs)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m project.analysis.lr_selection", description=__doc__)
-    p.add_argument("runs", type=Path, help="finished runs of a learning-rate sweep")
-    p.add_argument("--out", type=Path, required=True, help="folder for the chosen runs (new)")
-    args = p.parse_args(argv)
-    try:
-        runs = load_local_runs(args.runs)
-        if runs.empty:
-            raise ValueError(f"no finished runs under {args.runs}")
-        if args.out.exists() and any(args.out.iterdir()):
-            raise ValueError(f"--out {args.out} is not empty")
-        chosen = tuned_runs(runs)
-    except (ValueError, FileNotFoundError) as e:
-        return user_error(e)
-    n = write_tuned(chosen, args.out)
-    best = chosen.groupby("setting_cell")["hparams.lr"].first()
-    for (task, setting, model, variant), lr in best.items():
-        print(f"{task} {model} {' '.join(setting + variant)}: lr {lr:g}".replace("  ", " "))
-    print(f"{n} runs at their best rate -> {args.out}  (next: python -m project.report "
-          f"{args.out} --out {args.out}/report)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

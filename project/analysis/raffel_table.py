@@ -1,5 +1,5 @@
-"""Raffel & Ellis 2016, Table 1 from finished runs, beside the published values:
-``python -m project.analysis.raffel_table RUNS [--out FILE.md]``.
+"""Raffel & Ellis 2016, Table 1 from finished runs, beside the published values (the command:
+``python -m project.raffel_table RUNS [--out FILE.md]``).
 
 The paper (arXiv:1512.08756v1, Table 1) reports, per problem x T0 x pooling, the epochs of
 1000 updates its single run needed to solve the problem (100% of 1000 held-out sequences
@@ -25,9 +25,8 @@ and cuts the others at its steps (``earlier_cut``), as the authors' abandoning w
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -387,63 +386,65 @@ def rate_cells(runs: pd.DataFrame, earlier_rates: pd.DataFrame | None) -> pd.Dat
     return both.sort_values(key, kind="stable").reset_index(drop=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m project.analysis.raffel_table", description=__doc__)
-    p.add_argument("runs", type=Path, help="folder of finished runs (searched recursively)")
-    p.add_argument("--out", type=Path, help="also write the table here (FILE.md; the "
-                   "variable-length table to FILE_variable.md, every rate's cell to FILE.csv, "
-                   "every seed's best to FILE_seeds.csv, the training cost to FILE_cost.md)")
-    p.add_argument("--lengths", default=",".join(map(str, PAPER_LENGTHS)),
-                   help="T0 rows to show (default: the paper's six; T0s of --earlier added)")
-    p.add_argument("--earlier", type=Path, help="an earlier table's FILE_seeds.csv: its seeds "
-                   "join the runs here (its FILE.csv and FILE_variable.csv, beside it, the rate "
-                   "cells and the variable-length rates)")
-    args = p.parse_args(argv)
-    try:
-        earlier = load_earlier(args.earlier) if args.earlier else None
-        runs = load_local_runs(args.runs) if args.runs.exists() or earlier is None \
-            else pd.DataFrame()
-        if runs.empty and earlier is None:
-            raise ValueError(f"no finished runs under {args.runs}")
-        lengths = {int(t) for t in args.lengths.split(",")}
-        lengths = tuple(sorted(lengths | (set(earlier["T"]) if earlier is not None else set())))
-        has_fixed = has_paper_runs(runs) or (earlier is not None and len(earlier) > 0)
-        fixed = to_markdown(paper_table(runs, lengths, earlier)).rstrip() if has_fixed else ""
-        variable_rows = variable_rates(runs)
-        variable = variable_results(variable_rows, read_if_exists(
-            sibling(args.earlier, "_variable.csv") if args.earlier else None))
-        variable = variable_markdown(variable) if not variable.empty else ""
-        if not fixed and not variable:
-            raise ValueError(f"no Raffel & Ellis runs (attention_tanh, baseline on adding or "
-                             f"multiply) under {args.runs}")
-        rates = rate_cells(runs, read_if_exists(
-            sibling(args.earlier, ".csv") if args.earlier else None)) if has_fixed else None
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print("\n\n".join(t for t in (fixed, variable) if t))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        extra = args.out.with_name(args.out.stem + "_variable.md")
-        for path, text in ((args.out, fixed), (extra, variable)):
-            if text:
-                path.write_text(text + "\n")
-            else:
-                path.unlink(missing_ok=True)
-        if len(variable_rows):
-            variable_rows.to_csv(args.out.with_name(args.out.stem + "_variable.csv"), index=False)
-        cost = cost_markdown(rates) if fixed else ""
-        cost_path = args.out.with_name(args.out.stem + "_cost.md")
-        if cost:
-            cost_path.write_text(cost + "\n")
+@dataclass
+class RaffelTables:
+    """The tables of one call: Markdown (fixed-length, variable-length; "" when there is
+    none) and the frames written beside them."""
+
+    fixed: str
+    variable: str
+    variable_rows: pd.DataFrame
+    rates: pd.DataFrame | None
+    runs: pd.DataFrame
+    earlier: pd.DataFrame | None
+
+
+def build_tables(runs_dir: Path, lengths: tuple[int, ...] = PAPER_LENGTHS,
+                 earlier_seeds: Path | None = None) -> RaffelTables:
+    """The tables of the finished runs under ``runs_dir`` (joined with an earlier table's
+    ``FILE_seeds.csv``, ``earlier_seeds``, and its siblings); ``ValueError`` or
+    ``FileNotFoundError`` when there is nothing to show."""
+    earlier = load_earlier(earlier_seeds) if earlier_seeds else None
+    runs = load_local_runs(runs_dir) if runs_dir.exists() or earlier is None \
+        else pd.DataFrame()
+    if runs.empty and earlier is None:
+        raise ValueError(f"no finished runs under {runs_dir}")
+    lengths = tuple(sorted(set(lengths) | (set(earlier["T"]) if earlier is not None
+                                           else set())))
+    has_fixed = has_paper_runs(runs) or (earlier is not None and len(earlier) > 0)
+    fixed = to_markdown(paper_table(runs, lengths, earlier)).rstrip() if has_fixed else ""
+    variable_rows = variable_rates(runs)
+    variable = variable_results(variable_rows, read_if_exists(
+        sibling(earlier_seeds, "_variable.csv") if earlier_seeds else None))
+    variable = variable_markdown(variable) if not variable.empty else ""
+    if not fixed and not variable:
+        raise ValueError(f"no Raffel & Ellis runs (attention_tanh, baseline on adding or "
+                         f"multiply) under {runs_dir}")
+    rates = rate_cells(runs, read_if_exists(
+        sibling(earlier_seeds, ".csv") if earlier_seeds else None)) if has_fixed else None
+    return RaffelTables(fixed, variable, variable_rows, rates, runs, earlier)
+
+
+def write_tables(tables: RaffelTables, out: Path) -> None:
+    """``out`` (FILE.md) and its siblings: FILE_variable.md, FILE_variable.csv, FILE.csv
+    (every rate's cell), FILE_seeds.csv (every seed's best), FILE_cost.md (training cost);
+    a table with nothing to show removes its stale file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    extra = out.with_name(out.stem + "_variable.md")
+    for path, text in ((out, tables.fixed), (extra, tables.variable)):
+        if text:
+            path.write_text(text + "\n")
         else:
-            cost_path.unlink(missing_ok=True)
-        if fixed:
-            rates.to_csv(args.out.with_suffix(".csv"), index=False)
-            best_per_seed(runs, earlier).to_csv(args.out.with_name(args.out.stem + "_seeds.csv"),
-                                                index=False)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            path.unlink(missing_ok=True)
+    if len(tables.variable_rows):
+        tables.variable_rows.to_csv(out.with_name(out.stem + "_variable.csv"), index=False)
+    cost = cost_markdown(tables.rates) if tables.fixed else ""
+    cost_path = out.with_name(out.stem + "_cost.md")
+    if cost:
+        cost_path.write_text(cost + "\n")
+    else:
+        cost_path.unlink(missing_ok=True)
+    if tables.fixed:
+        tables.rates.to_csv(out.with_suffix(".csv"), index=False)
+        best_per_seed(tables.runs, tables.earlier).to_csv(
+            out.with_name(out.stem + "_seeds.csv"), index=False)

@@ -26,6 +26,8 @@ from project.analysis.render.tables import (fmt_p, generalisation_table, latex_e
 from project.analysis.runs_csv import read_runs_csv, write_runs_csv
 from project.analysis.step_costs import read_step_costs, step_cost_label, with_step_costs
 
+DEFAULT_CONTROL = "baseline"  # mean pooling (conf/model/baseline.yaml)
+
 NOTES = [
     "Rows: every variant against the control {control} within a setting, paired by seed "
     "(seeds run by both).",
@@ -132,9 +134,10 @@ def across_text(across: pd.DataFrame, cells: pd.DataFrame, variants: list[str],
 def build_report(source: str, out: Path, group: str | None = None, tags: list[str] = (),
                  state: str | None = "finished", n_resamples: int = N_RESAMPLES,
                  seed: int = SEED, target: str = "config", step_costs: str | None = None, *,
-                 control: str) -> dict:
-    """Load the runs of ``source`` and write every report file into ``out``; ``step_costs``:
-    a benchmark JSON of isolated step costs (``project.analysis.step_costs``)."""
+                 control: str = DEFAULT_CONTROL) -> dict:
+    """Load the runs of ``source`` and write every report file into ``out`` (the command
+    line: ``python -m project.report``); ``step_costs``: a benchmark JSON of isolated step
+    costs (``project.analysis.step_costs``)."""
     runs, curves = load_runs(source, group, tags, state)
     if step_costs and not runs.empty:
         runs = with_step_costs(runs, read_step_costs(step_costs))
@@ -143,7 +146,7 @@ def build_report(source: str, out: Path, group: str | None = None, tags: list[st
 
 
 def build_from_csv(path: str, out: Path, n_resamples: int = N_RESAMPLES, seed: int = SEED, *,
-                   control: str) -> dict:
+                   control: str = DEFAULT_CONTROL) -> dict:
     """Every table from a published runs CSV alone (``runs_csv``): no curves, so no curve
     figures and no ``target=auto``; step costs are the CSV's own."""
     runs = read_runs_csv(path)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 from omegaconf import OmegaConf
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.analysis.local_runs import load_local_curves, load_local_runs
 
 

@@ -1,6 +1,6 @@
 """Group runs into settings (task + what is measured) and variants (model + its overrides).
 
-A run's identity (``project.run_identity``) is stored in its summary as ``setting_overrides``
+A run's identity (``project.runs.identity``) is stored in its summary as ``setting_overrides``
 and ``variant_overrides``. Runs written before identities were stored carry only a ``cell``
 string (``task,model,override,...``); ``identity_fields`` reads those too.
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from project.analysis.local_runs import flatten_summary, runs_frame
 from project.analysis.variants import identity_fields
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 
 REQUIRED = ("task", "model", "seed", "steps_to_target", "reached")
 

@@ -6,7 +6,7 @@ A file's SHA-256 is computed once and cached under ``<project root>/.cache`` by 
 size, modification time, inode and status-change time (which every write moves and no user
 call can set back); when any of those changes the content is hashed again. The fingerprint
 is part of a run's identity and of the record its resume and staleness checks compare
-(``project.run_folder``).
+(``project.runs.folder``).
 """
 
 from __future__ import annotations

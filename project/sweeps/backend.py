@@ -13,7 +13,7 @@ import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.sweeps.spec import SEED_KEY, SweepRun, SweepSpec, expand, validate_runs
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from project.run_identity import RunIdentity, identity_of
-from project.training.compose import CONF_DIR
+from project.runs.identity import RunIdentity, identity_of
+from project.runs.compose import CONF_DIR
 
 TRAIN_CONFIG = "train"
 TRAIN_MODULE = "project.train"

@@ -6,8 +6,9 @@ SIGTERM. ``AtomicCheckpointIO`` writes every checkpoint atomically *inside the r
 its previous resume point whole. (Lightning's own save writes into the system temp folder and
 moves the file: across filesystems that move is a copy, and a kill during it leaves a
 truncated checkpoint.) ``BestCheckpoint`` is Lightning's ``ModelCheckpoint`` with ties on the
-validation metric broken by the validation loss. ``check_resume_point`` checks a run folder
-before a run resumes from it.
+validation metric broken by the validation loss (``tie_break_metric``, ``wins_tie``: the rule the vectorised path
+applies too). ``check_resume_point`` checks a run folder before a run resumes from it;
+``is_vectorized_checkpoint`` tells which executor wrote its resume point.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins import TorchCheckpointIO
 
-from project import run_folder
+from project.runs import folder as run_folder
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -87,6 +88,38 @@ class RunRecord(L.Callback):
         checkpoint[run_folder.RECORD] = self.record
 
 
+VECTORIZED_FORMAT = "vectorized-seeds/1"  # a vectorised member's checkpoint (last and best)
+TIE_BREAK = "val/loss"
+
+
+def is_vectorized_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a member checkpoint written by a vectorised-seeds group."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: the single-run path reports it
+        return False
+    return isinstance(ckpt, dict) and ckpt.get("format") == VECTORIZED_FORMAT
+
+
+def tie_break_metric(monitor: str, tie_break: str = TIE_BREAK) -> str | None:
+    """The metric that breaks ties on ``monitor`` (None when it is ``monitor`` itself)."""
+    return tie_break if tie_break != monitor else None
+
+
+def tie_value(value) -> float:
+    """A tie-break value as compared: a missing or NaN one never wins (``inf``)."""
+    return math.inf if value is None or math.isnan(float(value)) else float(value)
+
+
+def wins_tie(current: float, best: float | None, tie: float, best_tie: float) -> bool:
+    """THE tie rule: an evaluation equal to the best by the monitored metric replaces it
+    when its tie-break value (the validation loss) is lower."""
+    return best is not None and current == best and tie < best_tie
+
+
 class BestCheckpoint(ModelCheckpoint):
     """Keeps the single best evaluation by ``monitor``; among equal values, the lowest ``tie_break``.
 
@@ -97,11 +130,11 @@ class BestCheckpoint(ModelCheckpoint):
     """
 
     def __init__(self, dirpath: str | Path, monitor: str, mode: str,
-                 tie_break: str = "val/loss"):
+                 tie_break: str = TIE_BREAK):
         self._state_key: str | None = None  # before Lightning's init, which may read it
         super().__init__(dirpath=dirpath, filename="best", monitor=monitor, mode=mode,
                          save_top_k=1, save_last=False, enable_version_counter=False)
-        self.tie_break = tie_break if tie_break != monitor else None
+        self.tie_break = tie_break_metric(monitor, tie_break)
         self.best_tie_break = math.inf
 
     @property
@@ -114,10 +147,11 @@ class BestCheckpoint(ModelCheckpoint):
 
     def check_monitor_top_k(self, trainer, current: torch.Tensor | None = None) -> bool:
         better = super().check_monitor_top_k(trainer, current)
-        value = trainer.callback_metrics.get(self.tie_break) if self.tie_break else None
-        value = math.inf if value is None or torch.isnan(value) else float(value)
+        value = tie_value(trainer.callback_metrics.get(self.tie_break) if self.tie_break
+                          else None)
         if not better and current is not None and self.best_model_score is not None:
-            better = bool(current == self.best_model_score) and value < self.best_tie_break
+            better = wins_tie(float(current), float(self.best_model_score), value,
+                              self.best_tie_break)
         if better:
             self.best_tie_break = value
         return better

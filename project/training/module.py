@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from project.data.base import derived_seed
+from project.training.loss import loss_function, prediction, task_loss
 from project.training.metrics import build_metrics
 
 
@@ -26,7 +27,7 @@ class PoolingTaskModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["network"])
         self.network = network
-        self.loss_fn = nn.CrossEntropyLoss() if task_type == "classification" else nn.MSELoss()
+        self.loss_fn = loss_function(task_type)
         metric_set = build_metrics(list(metrics), task_type, num_outputs)
         self.val_metrics = metric_set.clone(prefix="val/")
         self.test_metrics = metric_set.clone(prefix="test/")
@@ -46,7 +47,7 @@ class PoolingTaskModule(L.LightningModule):
         return self.network(batch["x"], batch.get("mask"))
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.loss_fn(out, y if y.dtype == torch.long else y.reshape(out.shape))
+        return task_loss(self.loss_fn, out, y)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Checkpoints written under automatic optimisation (before training steps were
@@ -101,7 +102,7 @@ class PoolingTaskModule(L.LightningModule):
         y = batch["y"]
         self.log(f"{stage}/loss", self._loss(out, y), on_step=False, on_epoch=True,
                  batch_size=len(y))
-        metrics.update(out if y.dtype == torch.long else out.reshape(y.shape), y)
+        metrics.update(prediction(out, y), y)
         self.log_dict(metrics, on_step=False, on_epoch=True)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:

@@ -1,162 +1,34 @@
-"""Train one run: compose-checked config in, run folder and summary out.
+"""Train runs: the one entry into training, which picks the executor of the protocol.
 
-Validation runs on a fixed step grid, the test split is read once at the checkpoint with the
-best validation value, and the run folder (``project.run_folder``) is written as it goes,
-the summary last. Rerunning resumes from the last checkpoint; a finished run is returned.
+``train(cfg)`` trains one run with the single-run executor (``project.training.single``),
+or, when its folder holds a resume point written by a vectorised-seeds group, resumes it
+with that executor as a group of one. ``train_vectorized(cfgs)`` trains runs that differ only
+by their seed as one stacked model (``project.training.vectorized``), handing any whose
+folder holds a single run's resume point to ``train``. Both locate and open their runs the
+same way (``project.training.protocol``), and neither changes the configs it is given.
 """
 
 from __future__ import annotations
 
-import math
-import resource
-from pathlib import Path
+import contextlib
 
 import lightning as L
-import torch
-from hydra.utils import instantiate
-from lightning.pytorch.plugins.environments import SLURMEnvironment
-from omegaconf import DictConfig, OmegaConf, open_dict
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig
 
-from project import run_folder
-from project.models.build import build_network
-from project.run_identity import RunIdentity, identity_of
-from project.training import console
-from project.training.checkpointing import (AtomicCheckpointIO, BestCheckpoint, LastCheckpoint,
-                                            RunRecord, check_resume_point)
-from project.training.cpu_allocator import keep_freed_memory
-from project.training.loggers import build_logger, finish_logger
-from project.training.module import PoolingTaskModule
-from project.training.summary import summarize_run
-from project.training.targets import RULES, resolve_target
-from project.training.tracker import ConvergenceTracker
+from project.runs import folder as run_folder
+from project.training.checkpointing import is_vectorized_checkpoint
+from project.training.protocol import locate, open_run
+from project.training.single import train_single
+from project.training.vectorize_rules import check_vectorizable
+from project.training.vectorized import Hook, member, train_members
 
-NUMERIC_KEYS = {  # key -> required type, checked before anything is built
-    "seed": int, "optimizer.lr": float, "task.target": float, "task.net.hidden": int,
-    "task.budget.max_steps": int, "task.budget.val_every_n_steps": int, "model.heads": int,
-    "trainer.checkpoint_every_n_steps": int, "trainer.num_threads": int,
-    "trainer.max_steps": int, "trainer.val_every_n_steps": int,
-    "trainer.updates_per_batch": int,
-}
-
-
-def check_numbers(cfg: DictConfig) -> None:
-    """Numbers must be numbers: ``task.budget.max_steps=abc`` fails naming the key (a
-    pooling's own keys, such as ``model.heads``, only where the model has them)."""
-    for key, kind in NUMERIC_KEYS.items():
-        value = OmegaConf.select(cfg, key)
-        if value is None and key.startswith("model.") or key == "task.target" and value in RULES:
-            continue
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if kind is int:
-            ok = ok and float(value).is_integer()
-        if not ok:
-            name = "an integer" if kind is int else "a number"
-            raise ValueError(f"{key}={value!r} must be {name}")
-
-
-def check_config(cfg: DictConfig) -> None:
-    """Fail before training, with one line, on values that cannot make a valid run."""
-    check_numbers(cfg)
-    task, budget = cfg.task, cfg.task.budget
-    if cfg.optimizer.lr <= 0:
-        raise ValueError(f"optimizer.lr={cfg.optimizer.lr} must be > 0")
-    if task.direction not in ("max", "min"):
-        raise ValueError(f"task.direction={task.direction!r}: expected max or min")
-    if task.val_metric.split("/", 1)[-1] not in task.metrics:
-        raise ValueError(f"task.val_metric={task.val_metric!r} is not among task.metrics "
-                         f"{list(task.metrics)}")
-    if budget.val_every_n_steps < 1 or budget.max_steps < budget.val_every_n_steps:
-        raise ValueError(f"budget: need 1 <= val_every_n_steps ({budget.val_every_n_steps}) "
-                         f"<= max_steps ({budget.max_steps})")
-    if budget.max_steps % budget.val_every_n_steps:
-        raise ValueError(f"budget.max_steps={budget.max_steps} must be a multiple of "
-                         f"val_every_n_steps={budget.val_every_n_steps} (a fixed step grid)")
-    t = cfg.trainer  # the budget's values unless overridden: what the run really does
-    if t.val_every_n_steps < 1 or t.max_steps < t.val_every_n_steps:
-        raise ValueError(f"trainer.max_steps={t.max_steps} is shorter than one evaluation "
-                         f"interval (trainer.val_every_n_steps={t.val_every_n_steps}): the run "
-                         "would end with no evaluation, checkpoint or test figure; give it at "
-                         "least one interval")
-    if t.max_steps % t.val_every_n_steps:
-        raise ValueError(f"trainer.max_steps={t.max_steps} must be a multiple of "
-                         f"trainer.val_every_n_steps={t.val_every_n_steps} (a fixed step grid)")
-    if t.updates_per_batch < 1:
-        raise ValueError(f"trainer.updates_per_batch={t.updates_per_batch} must be >= 1")
-
-
-def updates_per_batch(t: DictConfig, resumed: int | None = None) -> int:
-    """Optimizer updates per Lightning training batch: ``trainer.updates_per_batch`` reduced
-    to its largest divisor that divides the run's step grid (evaluations, the last step,
-    periodic checkpoints, logging), so that every one of those falls on a batch's end; a
-    resumed run keeps the count its checkpoint was written with (``resumed``), and refuses a
-    step grid (changed since, e.g. ``trainer.checkpoint_every_n_steps``) that count misses."""
-    grid = {"val_every_n_steps": t.val_every_n_steps, "max_steps": t.max_steps,
-            "checkpoint_every_n_steps": t.checkpoint_every_n_steps,
-            "log_every_n_steps": t.log_every_n_steps}
-    grid = {key: int(every) for key, every in grid.items() if every}
-    if resumed is not None:
-        for key, every in grid.items():
-            if every % resumed:
-                raise ValueError(f"trainer.{key}={every}: the checkpoint being resumed makes "
-                                 f"{resumed} updates per batch, and {every} is not a multiple "
-                                 f"of it; resume with a multiple of {resumed}")
-        return resumed
-    return math.gcd(int(t.updates_per_batch), *grid.values())
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    """Peak GPU memory allocated, or this process's peak resident set size on CPU."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    status = Path("/proc/self/status")
-    if status.exists():  # VmHWM: this process's own high-water mark (ru_maxrss survives exec)
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux units: KiB
-
-
-def resolve_run_dir(cfg: DictConfig, identity: RunIdentity) -> Path:
-    """``cfg.run_dir``, or the folder the run's identity names under ``cfg.runs_root``."""
-    if cfg.run_dir is None:
-        with open_dict(cfg):
-            cfg.run_dir = str(Path(cfg.runs_root) / identity.folder())
-    return Path(cfg.run_dir)
-
-
-def build_trainer(cfg: DictConfig, run_dir: Path, tracker: ConvergenceTracker, logger,
-                  extra_callbacks: list[L.Callback] = (),
-                  per_batch: int = 1) -> tuple[L.Trainer, BestCheckpoint]:
-    """The run's Trainer and its best-checkpoint callback; a training batch makes ``per_batch``
-    optimizer updates (``updates_per_batch``), so Lightning's batch-counted intervals (the
-    evaluation grid, logging) are the step grid divided by it."""
-    t = cfg.trainer
-    ckpt = BestCheckpoint(run_folder.checkpoint_dir(run_dir), monitor=cfg.task.val_metric,
-                          mode=cfg.task.direction)
-    last = LastCheckpoint(run_folder.last_checkpoint(run_dir), t.checkpoint_every_n_steps,
-                          t.val_every_n_steps)
-    # tracker first: its metrics row is written before the checkpoint of that step
-    callbacks = [tracker, last, ckpt, RunRecord(run_folder.measured_record(cfg)),
-                 *extra_callbacks,
-                 console.EvaluationLines(tracker, t.max_steps)]  # after the tracker's row
-    console.quiet_libraries(cfg.get("verbose", False))
-    refresh = max(1, t.progress_bar_refresh // per_batch) * per_batch  # whole batches
-    if (bar := console.progress_bar(bool(t.enable_progress_bar), refresh)) is not None:
-        callbacks.append(bar)  # a terminal's one bar; none in a log file
-    trainer = L.Trainer(
-        accelerator=t.accelerator, devices=t.devices, precision=t.precision,
-        max_steps=t.max_steps, max_epochs=-1, val_check_interval=t.val_every_n_steps // per_batch,
-        check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        # a run shorter than the logging interval logs at its end (Lightning warns otherwise)
-        log_every_n_steps=min(t.log_every_n_steps, t.max_steps) // per_batch,
-        enable_progress_bar=bar is not None, enable_model_summary=False,
-        logger=logger, callbacks=callbacks, default_root_dir=str(run_dir),
-        deterministic=t.deterministic, inference_mode=False,
-        # on SLURM, submitit requeues (hydra_plugins/attention_backprop_submitit), not Lightning
-        plugins=[AtomicCheckpointIO(),  # checkpoints written atomically inside the run folder
-                 *([SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else [])],
-    )
-    return trainer, ckpt
+# What a run raises for wrong input (a config key or value, a path, a damaged folder): the
+# command lines report these in one line (``project.cli.user_error``).
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError,
+               InstantiationException)
+# What stops one run of a group alone (its result), not the group.
+RUN_ERRORS = (run_folder.RunFolderInUse, ValueError, OSError)
 
 
 def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
@@ -165,117 +37,57 @@ def train(cfg: DictConfig, callbacks: list[L.Callback] = ()) -> dict:
 
     ``callbacks`` are added to the suite's own (tracker, checkpoints, progress bar).
     """
-    check_config(cfg)
-    identity = identity_of(cfg)
-    key = "run_dir" if cfg.run_dir is not None else "runs_root"  # the key a user set
-    run_dir = resolve_run_dir(cfg, identity)
-    if (finished := run_folder.already_finished(run_dir, cfg)) is not None:
+    run = locate(cfg)
+    if (finished := run_folder.already_finished(run.run_dir, run.cfg)) is not None:
         return finished
-    if cfg.resume == "auto" and is_vectorized_checkpoint(run_folder.last_checkpoint(run_dir)):
-        return resume_vectorized(cfg)  # a member of a vectorised group: resumed as one
-    with run_folder.claim(run_dir, key):  # one process per run folder; a second is refused
-        # finished meanwhile by the owner we raced
-        if (finished := run_folder.already_finished(run_dir, cfg)) is not None:
+    if run.resumes and is_vectorized_checkpoint(run_folder.last_checkpoint(run.run_dir)):
+        (outcome,) = train_vectorized([cfg])  # a member of a vectorised group: resumed as one
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+    with contextlib.ExitStack() as claims:
+        if (finished := open_run(run, claims)) is not None:
             return finished
-        if cfg.resume == "auto" and run_folder.last_checkpoint(run_dir).exists():
-            run_folder.check_resume_config(cfg, run_dir)
-        return train_owned(cfg, identity, run_dir, callbacks)
+        return train_single(run, callbacks)
 
 
-def is_vectorized_checkpoint(path: Path) -> bool:
-    from project.training.vectorized import is_vectorized_checkpoint as check
+def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
+    """Train the runs ``cfgs`` (one setting and variant, different seeds) as one stacked model.
 
-    return path.exists() and check(path)
-
-
-def resume_vectorized(cfg: DictConfig) -> dict:
-    """Resume a run whose resume point a vectorised-seeds group wrote, by that path (as a
-    group of one, from the member checkpoint it wrote)."""
-    from project.training.vectorized import train_vectorized
-
-    (outcome,) = train_vectorized([cfg])
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
-
-
-def train_owned(cfg: DictConfig, identity: RunIdentity, run_dir: Path,
-                callbacks: list[L.Callback]) -> dict:
-    """``train`` in a run folder this process owns (``run_folder.claim``)."""
-    if cfg.trainer.num_threads:
-        torch.set_num_threads(cfg.trainer.num_threads)
-    if cfg.trainer.keep_freed_memory:
-        keep_freed_memory()
-
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = instantiate(cfg.task.data, seed=cfg.seed)
-    datamodule.setup("fit")
-    spec = datamodule.spec
-    target, target_rule = resolve_target(cfg.task.target, cfg.task.val_metric, datamodule)
-    torch.manual_seed(cfg.seed)  # the network's init depends on the seed alone (paired runs)
-    network = build_network(OmegaConf.to_container(cfg.task.net, resolve=True),
-                            OmegaConf.to_container(cfg.model, resolve=True), spec)
-    module = PoolingTaskModule(
-        network, task_type=spec.task_type, num_outputs=spec.num_outputs,
-        metrics=list(cfg.task.metrics),
-        optimizer=OmegaConf.to_container(cfg.optimizer, resolve=True),
-        scheduler=OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.scheduler else None,
-        max_steps=cfg.trainer.max_steps, seed=int(cfg.seed),
-    )
-    with open_dict(cfg):
-        cfg.identity = identity.to_dict()
-    run_folder.save_config(run_dir, cfg)
-
-    tracker = ConvergenceTracker(run_dir, cfg.task.val_metric, cfg.task.direction,
-                                 target, bool(cfg.task.stop_at_target))
-    logger = build_logger(cfg, run_dir)
-    summary = None
-    try:
-        summary = fit_and_summarize(cfg, run_dir, identity, datamodule, network, module,
-                                    tracker, logger, callbacks, target_rule)
-    finally:
-        finish_logger(logger, summary)
-    return summary
-
-
-def fit_and_summarize(cfg: DictConfig, run_dir: Path, identity: RunIdentity, datamodule,
-                      network, module, tracker, logger, callbacks: list[L.Callback],
-                      target_rule: str = "config value") -> dict:
-    """Fit (resuming if possible), test the best checkpoint, write the summary."""
-    last = run_folder.last_checkpoint(run_dir)
-    resume_from = str(last) if cfg.resume == "auto" and last.exists() else None
-    resumed_per_batch = None
-    if resume_from is not None:  # the curve must reach the checkpoint's step (it is summarised)
-        step, tracker.rows, resumed_per_batch = check_resume_point(
-            run_dir, int(cfg.trainer.val_every_n_steps))
-        print(f"resuming {run_dir} from step {step}")
-    per_batch = updates_per_batch(cfg.trainer, resumed_per_batch)
-    datamodule.updates_per_batch = per_batch
-    trainer, ckpt = build_trainer(cfg, run_dir, tracker, logger, callbacks, per_batch)
-    if resume_from is None:
-        run_folder.curve_path(run_dir).unlink(missing_ok=True)
-        trainer.validate(module, datamodule=datamodule, verbose=False)  # step 0 of the grid
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
-    # read the run's clock and step now: testing the best checkpoint restores callback state
-    # (the tracker's clock included) from that checkpoint
-    train_time, steps_trained = tracker.train_time, int(trainer.global_step)
-
-    test_metrics = None
-    if ckpt.best_model_path and not module.diverged:
-        result = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt.best_model_path,
-                              verbose=False, weights_only=True)
-        test_metrics = {k: float(v) for k, v in result[0].items()}
-    summary = summarize_run(
-        tracker.rows, identity=identity, params=sum(p.numel() for p in network.parameters()),
-        val_metric=cfg.task.val_metric, direction=cfg.task.direction,
-        target=tracker.target, target_rule=target_rule, budget=int(cfg.trainer.max_steps),
-        steps_trained=steps_trained, diverged=module.diverged,
-        test_metrics=test_metrics, train_time_s=train_time,
-        batch_size=datamodule.batch_size, peak_mem_mb=peak_memory_mb(module.device),
-        hparams={"lr": float(cfg.optimizer.lr), "batch_size": datamodule.batch_size,
-                 "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")},
-    )
-    run_folder.write_summary(run_dir, summary)
-    return summary
-
-
+    Returns, per run, its summary or the exception that stopped that run alone (its folder is
+    in use by another process, damaged, or holds a single run's checkpoint that failed to
+    resume). Errors of the whole group (a config that cannot be vectorised, a Python error
+    while training, SIGTERM) are raised. Finished runs come back as
+    ``run_folder.AlreadyFinished``; runs whose folder holds a single run's checkpoint are
+    resumed by ``train``, one after another.
+    """
+    check_vectorizable(cfgs)
+    runs = [locate(cfg) for cfg in cfgs]
+    results: list = [None] * len(cfgs)
+    members, singles = [], []
+    with contextlib.ExitStack() as claims:
+        for i, run in enumerate(runs):
+            if (finished := run_folder.already_finished(run.run_dir, run.cfg)) is not None:
+                results[i] = finished
+                continue
+            if run.resumes and not is_vectorized_checkpoint(
+                    run_folder.last_checkpoint(run.run_dir)):
+                singles.append(i)  # a single run's resume point: resumed by train
+                continue
+            try:
+                if (finished := open_run(run, claims)) is not None:
+                    results[i] = finished
+                    continue
+                members.append(member(run, i))
+            except RUN_ERRORS as e:
+                results[i] = e
+        if members:
+            train_members(members, hook)
+            for m in members:
+                results[m.index] = m.summary
+    for i in singles:
+        try:
+            results[i] = train(cfgs[i])
+        except RUN_ERRORS as e:
+            results[i] = e
+    return results

@@ -17,7 +17,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.stats.per_run import meets
 
 

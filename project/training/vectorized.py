@@ -1,9 +1,12 @@
-"""Vectorised seeds: K runs that differ only by their seed train in one process as one model.
+"""The vectorised-seeds executor: K runs that differ only by their seed train in one process
+as one model.
 
-``train_vectorized(cfgs)`` takes the composed configs of K runs of one setting and variant
-(equal but for ``seed`` and ``run_dir``) and trains them as one stacked model
-(``torch.func.stack_module_state`` + ``functional_call`` + ``vmap``) inside Lightning Fabric.
-Member k is the single run of seed k (``project.training.run.train``), step for step:
+``train_members`` takes K opened runs of one setting and variant (``protocol.open_run``;
+``project.training.run.train_vectorized`` checks, locates and opens them) and trains them as
+one stacked model (``torch.func.stack_module_state`` + ``functional_call`` + ``vmap``) inside
+Lightning Fabric. Member k is the single run of seed k (``project.training.single``), step
+for step, through the same protocol (``project.training.protocol``: setup, config, loss,
+tie rule, summary):
 
 * **initial weights**: ``L.seed_everything(seed)``, then ``torch.manual_seed(seed)`` before
   ``build_network``, exactly as a single run: bit for bit the same initial weights;
@@ -18,12 +21,12 @@ Member k is the single run of seed k (``project.training.run.train``), step for 
   Batched matrix products round differently from a single run's, so figures agree to float
   rounding (tests: weights within 1e-5 relative after 50 steps), not bit for bit.
 
-Each member keeps the single run's contract in its own run folder (``project.run_folder``,
+Each member keeps the single run's contract in its own run folder (``project.runs.folder``,
 claimed for the whole group): config, curve (every evaluation, written through
 ``ConvergenceTracker.record``), its resume point after every evaluation (and every
 ``trainer.checkpoint_every_n_steps``, and on SIGTERM), the best checkpoint (ties broken by the
 validation loss, as ``BestCheckpoint``), the test split once at the best checkpoint, and
-its summary from ``summarize_run``, atomically and last. A member that meets its target
+its summary (``protocol.write_summary``), atomically and last. A member that meets its target
 (``task.stop_at_target``) or whose loss is not finite (diverged) is finished at once; it stays
 in the stack, frozen: after every later step its parameters and optimizer state are put back
 (its update is masked). Time fields are the group's training clock (all members step
@@ -31,7 +34,7 @@ together): compare times between runs trained with the same group size.
 
 A member's resume point holds its own slice of everything (``FORMAT``); a killed group
 resumes from them (members grouped by their checkpoint's step), and ``run.train`` hands a
-run folder holding such a checkpoint back to this path. Refused in one line
+run folder holding such a checkpoint to this executor. Refused in one line
 (``VectorizeError``): configs that differ by more than the seed, loggers other than
 ``none``, ``trainer.precision`` other than 32-true, more than one device, ``net.fused=on``,
 dropout modules other than ``nn.Dropout``, and random operations inside the model.
@@ -39,7 +42,6 @@ dropout modules other than ``nn.Dropout``, and random operations inside the mode
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
 import math
@@ -51,43 +53,30 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 from torch import nn
 from torch.nn import functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from torch.overrides import TorchFunctionMode
 
-from project import run_folder
 from project.data.base import StepSampler, derived_seed
-from project.models.build import build_network
-from project.run_identity import RunIdentity, identity_of
+from project.runs import folder as run_folder
+from project.runs.identity import RunIdentity
 from project.stats.per_run import meets
-from project.training.checkpointing import check_checkpoint, check_resume_point
-from project.training.cpu_allocator import keep_freed_memory
+from project.training.checkpointing import (VECTORIZED_FORMAT, check_checkpoint,
+                                            check_resume_point, tie_break_metric, tie_value,
+                                            wins_tie)
+from project.training.loss import loss_function, prediction, task_loss
 from project.training.metrics import build_metrics
 from project.training.module import build_optimizer
-from project.training.run import check_config, peak_memory_mb, resolve_run_dir
-from project.training.summary import summarize_run
-from project.training.targets import resolve_target
+from project.training.protocol import (LocatedRun, initial_network, open_data, plain,
+                                       prepare_process, record_config, write_summary)
 from project.training.tracker import ConvergenceTracker
-from project.training.vectorize_rules import VectorizeError, check_vectorizable
+from project.training.vectorize_rules import VectorizeError
 
-FORMAT = "vectorized-seeds/1"  # a member's checkpoint (resume point and best)
+FORMAT = VECTORIZED_FORMAT  # a member's checkpoint (resume point and best)
 Hook = Callable[[str, "VectorizedGroup"], None]  # "train" after a step, "validation" in one
-
-
-def is_vectorized_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` is a member checkpoint written by this module."""
-    path = Path(path)
-    if not path.exists():
-        return False
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - unreadable: the single-run path reports it
-        return False
-    return isinstance(ckpt, dict) and ckpt.get("format") == FORMAT
 
 
 # -- the stacked model ----------------------------------------------------------------------
@@ -194,7 +183,7 @@ class StackedMembers(nn.Module):
                 module.mask = None
         if y is None:
             return out
-        return out, self.loss_fn(out, y if y.dtype == torch.long else y.reshape(out.shape))
+        return out, task_loss(self.loss_fn, out, y)
 
     @property
     def active_dropouts(self) -> list[MemberDropout]:
@@ -265,13 +254,12 @@ class DropoutMasks:
 
 
 def member_networks(cfg: DictConfig, seeds: list[int], spec) -> list[nn.Module]:
-    """Each seed's network, initialised as its single run's (``run.train``): the global seed,
-    then ``torch.manual_seed(seed)`` right before ``build_network``."""
+    """Each seed's network, initialised as its single run's: the global seed, then
+    ``protocol.initial_network``."""
     networks = []
     for seed in seeds:
         L.seed_everything(seed, workers=True, verbose=False)
-        torch.manual_seed(seed)
-        networks.append(build_network(_plain(cfg, "task.net"), _plain(cfg, "model"), spec))
+        networks.append(initial_network(cfg, seed, spec))
     return networks
 
 
@@ -280,9 +268,7 @@ def member_networks(cfg: DictConfig, seeds: list[int], spec) -> list[nn.Module]:
 class Member:
     """One run of the group: its config, folder, curve, clock, best checkpoint and fate."""
 
-    cfg: DictConfig
-    identity: RunIdentity
-    run_dir: Path
+    run: LocatedRun
     seed: int
     start_step: int = 0
     checkpoint: dict | None = None  # the resume point, loaded
@@ -304,10 +290,17 @@ class Member:
     index: int = 0  # position among the configs given to train_vectorized
     resumed_rows: list = field(default_factory=list)  # the curve up to the resume point
 
+    @property
+    def cfg(self) -> DictConfig:
+        return self.run.cfg
 
-def _plain(cfg: DictConfig, key: str):
-    node = OmegaConf.select(cfg, key)
-    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+    @property
+    def identity(self) -> RunIdentity:
+        return self.run.identity
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.run_dir
 
 
 def _save(path: Path, state: dict) -> None:
@@ -360,20 +353,19 @@ class VectorizedGroup:
         self.datamodule, self.spec = datamodule, spec
         self.target, self.target_rule = target, target_rule
         self.metric, self.direction = cfg.task.val_metric, cfg.task.direction
-        self.tie_break = "val/loss" if self.metric != "val/loss" else None
+        self.tie_break = tie_break_metric(self.metric)
         self.max_steps, self.val_every = int(self.t.max_steps), int(self.t.val_every_n_steps)
         self.every = int(self.t.checkpoint_every_n_steps)
         self.fabric = L.Fabric(accelerator=self.t.accelerator, devices=1, precision="32-true")
         self.device = self.fabric.device
-        classify = spec.task_type == "classification"
-        loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+        loss_fn = loss_function(spec.task_type)
         networks = member_networks(cfg, [m.seed for m in members], spec)
         self.params_count = sum(p.numel() for p in networks[0].parameters())
         model = StackedMembers(networks, loss_fn)
         del networks
         optimizer, self.scheduler = build_optimizer(
-            model.parameters(), _plain(cfg, "optimizer"),
-            _plain(cfg, "scheduler") if cfg.scheduler else None, self.max_steps)
+            model.parameters(), plain(cfg, "optimizer"),
+            plain(cfg, "scheduler") if cfg.scheduler else None, self.max_steps)
         self.model, self.optimizer = self.fabric.setup(model, optimizer)
         self.stacked: StackedMembers = model
         self.masks = DropoutMasks(model, [m.seed for m in members])
@@ -513,8 +505,7 @@ class VectorizedGroup:
                     loss_sum += losses * len(y)
                     count += len(y)
                     for k in ks:
-                        pred = out[k] if y.dtype == torch.long else out[k].reshape(y.shape)
-                        getattr(self.members[k], attr).update(pred, y)
+                        getattr(self.members[k], attr).update(prediction(out[k], y), y)
         finally:
             self.model.train()
         result = {}
@@ -526,18 +517,17 @@ class VectorizedGroup:
 
     def _better(self, m: Member, metrics: dict) -> bool:
         """``BestCheckpoint``'s rule: strictly better by the metric (a NaN never is, but the
-        first evaluation always is), or equal with a lower tie-break (validation loss)."""
+        first evaluation always is), or equal with a lower tie-break (``wins_tie``)."""
         current = metrics.get(self.metric, math.nan)
-        tie = metrics.get(self.tie_break, math.nan) if self.tie_break else math.nan
-        tie = math.inf if math.isnan(tie) else tie
+        tie = tie_value(metrics.get(self.tie_break) if self.tie_break else None)
         if m.best_score is None:
             better = True
         elif self.direction == "max":
             better = current > m.best_score
         else:
             better = current < m.best_score
-        if not better and m.best_score is not None:
-            better = current == m.best_score and tie < m.best_tie
+        if not better:
+            better = wins_tie(current, m.best_score, tie, m.best_tie)
         if better:
             m.best_tie = tie
             m.best_score = current if not math.isnan(current) else (
@@ -587,17 +577,11 @@ class VectorizedGroup:
         tests = self._evaluate("test", tested, params=self.best) if tested else {}
         for k in ks:
             m = self.members[k]
-            cfg = m.cfg
-            m.summary = summarize_run(
-                m.tracker.rows, identity=m.identity, params=self.params_count,
-                val_metric=self.metric, direction=self.direction, target=self.target,
-                target_rule=self.target_rule, budget=self.max_steps,
-                steps_trained=m.steps_trained, diverged=m.diverged,
-                test_metrics=tests.get(k), train_time_s=m.train_time,
-                batch_size=self.datamodule.batch_size, peak_mem_mb=peak_memory_mb(self.device),
-                hparams={"lr": float(cfg.optimizer.lr), "batch_size": self.datamodule.batch_size,
-                         "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")})
-            run_folder.write_summary(m.run_dir, m.summary)
+            m.summary = write_summary(
+                m.run, m.tracker.rows, params=self.params_count, target=self.target,
+                target_rule=self.target_rule, steps_trained=m.steps_trained,
+                diverged=m.diverged, test_metrics=tests.get(k), train_time_s=m.train_time,
+                batch_size=self.datamodule.batch_size, device=self.device)
 
     # -- training -------------------------------------------------------------------------
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, list]:
@@ -665,82 +649,28 @@ def member_batches(datamodule, seed: int):
     return loader.dataset.batches
 
 
-def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
-    """Train the runs ``cfgs`` (one setting and variant, different seeds) as one stacked model.
-
-    Returns, per run, its summary or the exception that stopped that run alone (its folder is
-    in use by another process, damaged, or holds a single run's checkpoint that failed to
-    resume). Errors of the whole group (a config that cannot be vectorised, a Python error
-    while training, SIGTERM) are raised. Finished runs come back as
-    ``run_folder.AlreadyFinished``; runs whose folder holds a single run's checkpoint are
-    resumed by ``run.train``, one after another.
-    """
-    from project.training.run import train
-
-    check_vectorizable(cfgs)
-    for cfg in cfgs:
-        check_config(cfg)
-    results: list = [None] * len(cfgs)
-    members: list[Member] = []
-    singles: list[int] = []
-    with contextlib.ExitStack() as claims:
-        for i, cfg in enumerate(cfgs):
-            identity = identity_of(cfg)
-            run_dir = resolve_run_dir(cfg, identity)
-            if (finished := run_folder.already_finished(run_dir)) is not None:
-                results[i] = finished
-                continue
-            last = run_folder.last_checkpoint(run_dir)
-            if cfg.resume == "auto" and last.exists() and not is_vectorized_checkpoint(last):
-                singles.append(i)  # a single run's resume point: resumed by run.train
-                continue
-            try:
-                claims.enter_context(run_folder.claim(run_dir))
-                # finished meanwhile by the owner we raced
-                if (finished := run_folder.already_finished(run_dir)) is not None:
-                    results[i] = finished
-                    continue
-                member = Member(cfg, identity, run_dir, int(cfg.seed))
-                if cfg.resume == "auto" and last.exists():
-                    run_folder.check_resume_config(cfg, run_dir)
-                    step, rows, _ = check_resume_point(run_dir, int(cfg.trainer.val_every_n_steps))
-                    member.start_step, member.checkpoint = step, check_checkpoint(last)
-                    member.resumed_rows = rows
-                member.index = i
-                members.append(member)
-            except (run_folder.RunFolderInUse, ValueError, OSError) as e:
-                results[i] = e
-        if members:
-            _train_members(members, hook)
-            for m in members:
-                results[m.index] = m.summary
-    for i in singles:
-        try:
-            results[i] = train(cfgs[i])
-        except (run_folder.RunFolderInUse, ValueError, OSError) as e:
-            results[i] = e
-    return results
+def member(run: LocatedRun, index: int) -> Member:
+    """The group member that trains ``run`` (opened by ``protocol.open_run``), from its
+    resume point when it has one; ``index`` is its position among the group's runs."""
+    m = Member(run, int(run.cfg.seed), index=index)
+    if run.resumes:
+        step, rows, _ = check_resume_point(run.run_dir, int(run.cfg.trainer.val_every_n_steps))
+        m.start_step = step
+        m.checkpoint = check_checkpoint(run_folder.last_checkpoint(run.run_dir))
+        m.resumed_rows = rows
+    return m
 
 
-def _train_members(members: list[Member], hook: Hook | None) -> None:
+def train_members(members: list[Member], hook: Hook | None = None) -> None:
     """Set up the process, data and trackers once, then train the members, one stacked model
-    per resume step."""
+    per resume step; each member's summary is left in ``member.summary``."""
     cfg = members[0].cfg
-    if cfg.trainer.num_threads:
-        torch.set_num_threads(cfg.trainer.num_threads)
-    if cfg.trainer.keep_freed_memory:
-        keep_freed_memory()
-    L.seed_everything(members[0].seed, workers=True, verbose=False)
-    datamodule = instantiate(cfg.task.data, seed=members[0].seed)
-    datamodule.setup("fit")
+    prepare_process(cfg)
+    datamodule, target, target_rule = open_data(cfg, members[0].seed)
     spec = datamodule.spec
-    target, target_rule = resolve_target(cfg.task.target, cfg.task.val_metric, datamodule)
     for m in members:
         m.batches = member_batches(datamodule, m.seed)
-        with open_dict(m.cfg):
-            m.cfg.identity = m.identity.to_dict()
-            m.cfg.vectorized = {"group_size": len(members)}
-        run_folder.save_config(m.run_dir, m.cfg)
+        m.run = record_config(m.run, vectorized={"group_size": len(members)})
         m.tracker = ConvergenceTracker(m.run_dir, cfg.task.val_metric, cfg.task.direction,
                                        target, bool(cfg.task.stop_at_target))
         m.tracker.rows = list(m.resumed_rows)

@@ -25,7 +25,7 @@ from pathlib import Path
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.wandb_credentials import has_api_key
 
 RUN_ID_FILE = "wandb_run_id"

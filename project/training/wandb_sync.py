@@ -1,5 +1,5 @@
-"""Upload offline W&B runs, resumed ones with all their history:
-``python -m project.training.wandb_sync ROOT [--dry-run | --run]``.
+"""Upload offline W&B runs, resumed ones with all their history (the command:
+``python -m project.sync_wandb ROOT [--dry-run | --run]``).
 
 A run logged offline writes ``<run_dir>/wandb/offline-run-<YYYYMMDD_HHMMSS>-<id>/``; every
 resume (a requeued SLURM job, a rerun sweep) adds one more such *segment* with the same run
@@ -13,18 +13,15 @@ or only the newest, leaves holes in the run's history.
 W&B's own ``_step`` restarts at 0 in every offline segment; the suite's curves use
 ``trainer/global_step`` as their x axis, which continues across segments.
 
-This module lists the segments under ROOT (a run folder, a sweep folder, any tree) and prints
-the one command, ``--dry-run`` passes it W&B's dry run (offline: what would be uploaded),
-``--run`` runs it (needs an API key: ``wandb sync`` never runs without one here).
+This module lists the segments under ROOT (a run folder, a sweep folder, any tree) and builds
+the one command; ``project.sync_wandb`` prints it, ``--dry-run`` passes it W&B's dry run
+(offline: what would be uploaded), ``--run`` runs it (needs an API key: ``wandb sync`` never
+runs without one here).
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import shlex
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -60,41 +57,3 @@ def sync_command(root: str | Path, entity: str | None = None, project: str | Non
     return ["wandb", "sync", *(["-e", entity] if entity else []),
             *(["-p", project] if project else []), *(["--dry-run"] if dry_run else []),
             *map(str, segments)]
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m project.training.wandb_sync",
-                                description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("root", type=Path, help="run folder, sweep folder or any tree of them")
-    p.add_argument("-e", "--entity", help="upload to this entity (wandb sync -e)")
-    p.add_argument("-p", "--project", help="upload to this project (wandb sync -p)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true",
-                      help="run `wandb sync --dry-run` (works offline: lists what it would sync)")
-    mode.add_argument("--run", action="store_true", help="run the upload (needs an API key)")
-    args = p.parse_args(argv)
-
-    from project.cli import user_error
-
-    try:
-        runs = offline_segments(args.root)
-        command = sync_command(args.root, args.entity, args.project, args.dry_run)
-    except (LookupError, OSError) as e:
-        return user_error(e)
-    resumed = sum(len(s) > 1 for s in runs.values())
-    print(f"{len(runs)} offline run(s), {resumed} resumed "
-          f"({sum(map(len, runs.values()))} segments)", file=sys.stderr)
-    if args.run:
-        from project.training.wandb_logging import has_api_key
-
-        if not has_api_key():
-            return user_error("no W&B API key: run `wandb login`, then this command again")
-    if not (args.run or args.dry_run):
-        print(shlex.join(command))
-        return 0
-    return subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,18 +1,18 @@
 """Synthetic finished runs for report tests: summaries (and curves) written with
-``project.run_folder``, no training."""
+``project.runs.folder``, no training."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from project import run_folder
+from project.runs import folder as run_folder
 
 
 def summary(task: str, model: str, seed: int, steps: int, reached: bool, test: float, *,
             budget: int = 1000, setting=("task.seq_len=20",), variant=(), legacy: bool = False,
             target: float = 0.9, auc: float = 0.5, best_val: float | None = None,
             **extra) -> dict:
-    """A summary as ``project.training.summary`` writes it (``legacy``: the old ``cell``
+    """A summary as ``project.runs.summary`` writes it (``legacy``: the old ``cell``
     string instead of the identity fields). Seconds to target are steps / 100."""
     out = {"task": task, "model": model, "seed": seed, "val_metric": "val/acc",
            "direction": "max", "target": target, "budget_steps": budget,

@@ -16,7 +16,7 @@ import wandb_workspaces.reports.v2 as wr
 
 from project import dashboard as cli
 from project.analysis.render import dashboard as dash
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = [dash.TaskCurves("adding", "val/mse"), dash.TaskCurves("italypower", "val/acc")]
@@ -37,7 +37,7 @@ def no_server(monkeypatch):
 
 
 def report() -> wr.Report:
-    return dash.build_report("", "attention-backprop", "exp1", TASKS, TABLE)
+    return dash.build_wandb_report("", "attention-backprop", "exp1", TASKS, TABLE)
 
 
 def grids(rep: wr.Report) -> list[wr.PanelGrid]:
@@ -192,7 +192,7 @@ def test_online_cli_publishes_and_prints_the_url(tmp_path, monkeypatch, capsys):
 
 def test_a_stalled_save_gives_up_at_the_deadline(monkeypatch):
     monkeypatch.setattr(wr.Report, "save", lambda self, *a, **k: time.sleep(30))
-    rep = dash.build_report("me", "p", "exp1", TASKS, TABLE)
+    rep = dash.build_wandb_report("me", "p", "exp1", TASKS, TABLE)
     start = time.monotonic()
     with pytest.raises(TimeoutError):
         dash.publish(rep, timeout_s=0.5)

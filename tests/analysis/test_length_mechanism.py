@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from project import length_mechanism as command
 from project.analysis import length_mechanism as lm
 from project.training.run import train
 from tests.conftest import compose_train
@@ -70,7 +71,7 @@ def test_end_to_end_the_predictions_reproduce_the_runs_own_test_metrics(tmp_path
     assert np.mean(out["error"] ** 2) == pytest.approx(summary["test_metrics"]["test/mse"], rel=1e-4)
     assert np.mean(np.abs(out["error"]) < 0.04) == pytest.approx(summary["test_metrics"]["test/acc"])
     assert out["lengths"].min() >= 20 and out["lengths"].max() <= 21  # variable lengths
-    assert lm.main([str(tmp_path), "--out", str(tmp_path / "m.csv")]) == 0
+    assert command.main([str(tmp_path), "--out", str(tmp_path / "m.csv")]) == 0
     row = lm.run_label(tmp_path / "run")
     assert (row["reached"], row["steps_to_target"]) == (summary["reached"],
                                                         summary["steps_to_target"])
@@ -79,5 +80,5 @@ def test_end_to_end_the_predictions_reproduce_the_runs_own_test_metrics(tmp_path
 
 
 def test_a_missing_folder_is_one_error_line(tmp_path, capsys):
-    assert lm.main([str(tmp_path / "nope")]) == 2
+    assert command.main([str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err.strip() == f"error: no such folder: {tmp_path / 'nope'}"

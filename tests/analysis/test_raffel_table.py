@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from project import raffel_table as raffel_cmd
 from project.analysis import raffel_table as rt
 from project.analysis.local_runs import flatten_summary
 
@@ -256,7 +257,7 @@ def test_earlier_cut_skips_covered_rates_and_cuts_the_rest():
 
 
 def test_cli_writes_the_tables_and_csvs(tmp_path):
-    from project import run_folder
+    from project.runs import folder as run_folder
 
     rows = [dict(task="adding", model=m, seed=s, lr=lr, steps=st, reached=st < 10000)
             for m, s, (lr, st) in itertools.product(
@@ -272,7 +273,7 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
             "setting_overrides": list(FIXED), "variant_overrides": [],
             "hparams": {"lr": r["lr"], "seq_len": 100}})
     out = tmp_path / "t.md"
-    assert rt.main([str(tmp_path / "runs"), "--out", str(out), "--lengths", "100"]) == 0
+    assert raffel_cmd.main([str(tmp_path / "runs"), "--out", str(out), "--lengths", "100"]) == 0
     text = out.read_text()
     # 1200 updates -> 2 epochs, both seeds, rate 3e-3; the paper: 1 and 1 (within one epoch)
     cell = "2 [2], 2/2, lr 0.003 x2, only 2 of 4 rates run"
@@ -288,23 +289,23 @@ def test_cli_writes_the_tables_and_csvs(tmp_path):
     assert "| 100 | mean | 15.0-16.0 | 4 | 2200 |" in (tmp_path / "t_cost.md").read_text()
     assert len(pd.read_csv(tmp_path / "t_seeds.csv")) == 4  # 2 models x 2 seeds
     assert not (tmp_path / "t_variable.md").exists()
-    assert rt.main([str(tmp_path / "empty")]) == 2
+    assert raffel_cmd.main([str(tmp_path / "empty")]) == 2
 
     # the same table from its per-seed and rate CSVs alone (the runs gone), and beside a run
     again = tmp_path / "again" / "t.md"
-    assert rt.main([str(tmp_path / "gone"), "--earlier", str(tmp_path / "t_seeds.csv"),
+    assert raffel_cmd.main([str(tmp_path / "gone"), "--earlier", str(tmp_path / "t_seeds.csv"),
                     "--out", str(again), "--lengths", "100"]) == 0
     assert again.read_text() == text
     for name in ("t.csv", "t_seeds.csv", "t_cost.md"):
         assert (again.parent / name).read_text() == (tmp_path / name).read_text()
-    assert rt.main([str(tmp_path / "runs"), "--earlier", str(tmp_path / "t.md")]) == 2
+    assert raffel_cmd.main([str(tmp_path / "runs"), "--earlier", str(tmp_path / "t.md")]) == 2
 
 
 # -- the protocol as configuration --------------------------------------------------------------
 @pytest.mark.parametrize("model", ["attention_tanh", "baseline"])
 def test_experiment_config_is_the_papers_protocol(model):
-    from project.run_identity import identity_of
-    from project.training.compose import compose_defaults
+    from project.runs.identity import identity_of
+    from project.runs.compose import compose_defaults
 
     cfg = compose_defaults(["+experiment=raffel2016", "task=multiply", f"model={model}",
                             "task.seq_len=500"])
@@ -328,7 +329,7 @@ def test_experiment_config_is_the_papers_protocol(model):
 
 
 def test_variable_length_experiment_config():
-    from project.training.compose import compose_defaults
+    from project.runs.compose import compose_defaults
 
     cfg = compose_defaults(["+experiment=raffel2016_variable", "task=adding",
                             "model=attention_tanh"])
@@ -340,7 +341,7 @@ def test_variable_length_experiment_config():
 
 def test_sweep_spec_composes_both_models_and_all_rates():
     from project.sweeps.spec import expand, load_spec, parse_spec, validate_runs
-    from project.training.compose import CONF_DIR
+    from project.runs.compose import CONF_DIR
 
     spec = load_spec(CONF_DIR / "sweep" / "raffel2016.yaml")
     grid = expand(spec)

@@ -16,7 +16,7 @@ from project.data.base import DataSpec
 from project.models.build import build_network
 from project.models.features import VectorFeatures
 from project.models.network import PoolingNetwork
-from project.run_identity import identity_of
+from project.runs.identity import identity_of
 from tests.conftest import compose_train
 
 X = np.array([[[0.5, -1.0], [-0.3, 1.0], [0.0, 0.0], [0.0, 0.0]],

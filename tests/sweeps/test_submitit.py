@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from project import run_folder
-from project.training.compose import CONF_DIR
+from project.runs import folder as run_folder
+from project.runs.compose import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1",
@@ -55,8 +55,8 @@ def test_local_and_slurm_launchers_share_all_but_the_executor():
 def test_lightning_leaves_requeueing_to_submitit_on_slurm(tmp_path, monkeypatch):
     from lightning.pytorch.plugins.environments import SLURMEnvironment
 
-    from project.training.compose import compose_train
-    from project.training.run import build_trainer
+    from project.runs.compose import compose_train
+    from project.training.single import build_trainer
     from project.training.tracker import ConvergenceTracker
 
     for key, value in dict(SLURM_NTASKS="1", SLURM_JOB_NAME="train", SLURM_JOB_ID="7",

@@ -259,7 +259,7 @@ def test_results_section_replaces_only_its_own_section():
 
 
 def test_best_lr_keeps_each_models_best_rate_and_pairs_them(tmp_path):
-    from project.analysis.lr_selection import main as best_lr_main
+    from project.select_lr import main as best_lr_main
 
     def write(model, lr, seed, steps, reached):
         d = tmp_path / "sweep" / model / f"lr{lr}" / f"seed{seed}"
@@ -285,7 +285,7 @@ def test_best_lr_keeps_each_models_best_rate_and_pairs_them(tmp_path):
 def test_finished_run_made_with_an_edited_config_is_stale(tmp_path):
     from omegaconf import OmegaConf
 
-    from project import run_folder
+    from project.runs import folder as run_folder
 
     run = check(spec_dict())[0]
     run_dir = tmp_path / run.identity.folder()

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.sweeps.backend import plan_runs, seed_groups
 from project.sweeps.backends.workers import Worker, WorkerBackend, start_method
 from project.sweeps.spec import parse_spec

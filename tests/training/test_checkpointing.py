@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from project.run_folder import read_curve
+from project.runs.folder import read_curve
 from project.training.run import train
 from tests.conftest import compose_train
 

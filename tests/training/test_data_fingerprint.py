@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from project import run_folder
-from project.run_identity import identity_of
+from project.runs import folder as run_folder
+from project.runs.identity import identity_of
 from project.training.run import train
 from tests.conftest import ROOT, TINY, compose_train
 

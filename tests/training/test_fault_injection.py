@@ -26,8 +26,8 @@ import pytest
 import torch
 import yaml
 
-from project import run_folder
-from project.run_folder import ConfigChanged, DamagedRunFolder, RunFolderInUse, read_curve
+from project.runs import folder as run_folder
+from project.runs.folder import ConfigChanged, DamagedRunFolder, RunFolderInUse, read_curve
 from project.training.run import train
 from tests.conftest import ROOT, compose_train
 
@@ -356,7 +356,7 @@ def test_9_wandb_history_is_whole_after_a_kill_and_the_reader_skips_the_empty_se
 # -- 10. checkpoints: atomic inside the run folder ----------------------------------------------
 def trainer_checkpoint_io(run_dir: Path):
     """The checkpoint writer of the trainer a run builds (``build_trainer``)."""
-    from project.training.run import build_trainer
+    from project.training.single import build_trainer
     from project.training.tracker import ConvergenceTracker
 
     cfg = compose_train(RUN, run_dir)

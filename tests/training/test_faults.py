@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from project.cli import error_line
-from project.run_folder import read_curve
-from project.train import USER_ERRORS
+from project.runs.folder import read_curve
+from project.training.run import USER_ERRORS
 from project.training.run import train
 from tests.conftest import ROOT, compose_train
 

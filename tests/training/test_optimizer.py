@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from project.run_identity import identity_of
+from project.runs.identity import identity_of
 from project.training.module import build_optimizer
 from tests.conftest import compose_train
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from project.run_folder import read_curve
+from project.runs.folder import read_curve
 from tests.conftest import ROOT
 
 # digits: 1437 training images / batch 64 -> 22 batches per data epoch; dropout exercises RNG.

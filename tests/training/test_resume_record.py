@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.training.run import train
 from tests.conftest import compose_train
 

@@ -6,11 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
-from project.run_folder import read_curve
+from project.runs.folder import find_run_dirs, read_curve
 from project.stats.per_run import meets
 from project.training.run import train
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 from tests.conftest import CONF, ROOT, compose_train
 
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml") if not p.stem.startswith("custom"))
@@ -87,6 +88,16 @@ def test_a_finished_run_is_not_trained_again(tmp_path, tiny_adding):
     mtime = (tmp_path / "summary.json").stat().st_mtime_ns
     assert train(compose_train(tiny_adding, tmp_path)) == first
     assert (tmp_path / "summary.json").stat().st_mtime_ns == mtime
+
+
+def test_training_leaves_the_callers_config_as_it_was(tmp_path, tiny_adding):
+    cfg = compose_train([*tiny_adding, f"runs_root={tmp_path}"], None)
+    before = OmegaConf.to_yaml(cfg)
+    summary = train(cfg)
+    assert OmegaConf.to_yaml(cfg) == before  # no run_dir, no identity written into it
+    (run_dir,) = find_run_dirs(tmp_path)  # the folder its identity names under runs_root
+    saved = OmegaConf.load(run_dir / "config.yaml")
+    assert saved.run_dir == str(run_dir) and saved.identity.setting == summary["setting"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

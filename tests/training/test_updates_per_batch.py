@@ -8,8 +8,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from project.run_folder import read_curve
-from project.training.run import train, updates_per_batch
+from project.runs.folder import read_curve
+from project.training.run import train
+from project.training.single import updates_per_batch
 from tests.conftest import ROOT, compose_train
 
 # dropout makes every update's reseed matter; the cosine schedule, every update's lr step

@@ -25,12 +25,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.models.build import build_network
 from project.training import vectorized
-from project.training.run import train
+from project.training.run import train, train_vectorized
 from project.training.vectorized import (StackedMembers, VectorizeError, member_batches,
-                                         member_networks, train_vectorized)
+                                         member_networks)
 from tests.conftest import ROOT, compose_train
 
 SHORT = ["task.budget.max_steps=50", "task.budget.val_every_n_steps=25"]

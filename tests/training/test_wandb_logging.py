@@ -10,7 +10,7 @@ import pytest
 
 from project.analysis.local_runs import load_local_curves, load_local_runs
 from project.analysis.wandb_offline import find_wandb_files, load_offline_runs_raw
-from project.training.summary import SUMMARY_FIELDS
+from project.runs.summary import SUMMARY_FIELDS
 from project.training.wandb_logging import (RUN_ID_FILE, build_wandb_logger, finish_wandb_run,
                                    resolve_mode)
 from tests.conftest import ROOT, compose_train

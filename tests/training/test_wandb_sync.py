@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from project.training.wandb_sync import main, offline_segments, sync_command
+from project.sync_wandb import main
+from project.training.wandb_sync import offline_segments, sync_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
@@ -91,4 +92,4 @@ def test_wandb_cli_has_every_option_the_command_uses():
 
 def test_docs_give_the_sync_command():
     docs = (ROOT / "docs" / "sweeps.md").read_text()
-    assert "python -m project.training.wandb_sync" in docs
+    assert "python -m project.sync_wandb" in docs

@@ -31,7 +31,7 @@ from wandb_workspaces.reports.v2 import internal
 
 STEP_AXIS = "trainer/global_step"  # x axis of every logged curve (wandb_logging.py)
 TIME_AXIS = "train_time_s"         # training clock, logged with every validation row
-VARIANT_KEY = "identity.variant"   # W&B config key of a run's variant (run_identity.py)
+VARIANT_KEY = "identity.variant"   # W&B config key of a run's variant (project/runs/identity.py)
 # run-summary figures that wandb_logging.py copies into the W&B run summary
 CONVERGENCE_COLUMNS = ("steps_to_target", "time_to_target", "reached", "auc", "best_val",
                        "test_at_best")
@@ -88,7 +88,7 @@ def curve_plots(curves: TaskCurves) -> list[wr.LinePlot]:
     ]
 
 
-def build_report(entity: str, project: str, group: str, tasks: list[TaskCurves],
+def build_wandb_report(entity: str, project: str, group: str, tasks: list[TaskCurves],
                  markdown: str, title: str | None = None) -> wr.Report:
     """The experiment's report (not saved). ``entity`` may be empty until publishing."""
     blocks: list = [
@@ -174,7 +174,7 @@ def tasks_from_runs(runs) -> list[TaskCurves]:
 
 def offline_reason() -> str | None:
     """Why the report cannot be published now (``WANDB_MODE`` or no API key), else None."""
-    from project.training.wandb_logging import has_api_key
+    from project.wandb_credentials import has_api_key
 
     mode = os.environ.get("WANDB_MODE", "")
     if mode in ("offline", "dryrun", "disabled"):
@@ -216,7 +216,7 @@ def publish(report: wr.Report, timeout_s: float = PUBLISH_TIMEOUT_S) -> str:
 def write_spec(report: wr.Report, group: str, path: Path) -> Path:
     """Write the offline spec document (``spec_document``) to ``path``, whole (temp file and
     rename: a killed write leaves the previous file)."""
-    from project.run_folder import make_folder, write_text_atomic
+    from project.runs.folder import make_folder, write_text_atomic
 
     path = Path(path)
     make_folder(path.parent, "spec folder", "--out")

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from project.run_folder import fsync_folder, make_folder
+from project.runs.folder import fsync_folder, make_folder
 
 PREFIX = ".report-staging-"
 INDEX = "report.html"  # renamed last: present only beside a whole set of files

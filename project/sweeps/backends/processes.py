@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.sweeps.backend import PlannedRun, SweepBackend, next_free
 from project.sweeps.spec import TRAIN_MODULE
 

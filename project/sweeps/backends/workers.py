@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from project import run_folder
+from project.runs import folder as run_folder
 from project.sweeps.backend import PlannedRun, SweepBackend, seed_groups
 from project.sweeps.backends.processes import RUN_OVERRIDES
 
@@ -102,7 +102,7 @@ class _Output:
 
 def _outcome(error: BaseException | None, interrupted: bool = False) -> dict:
     from project.cli import error_line
-    from project.train import USER_ERRORS
+    from project.training.run import USER_ERRORS
 
     if error is None:
         return {"status": "interrupted" if interrupted else "ok", "error": ""}
@@ -134,7 +134,7 @@ def _compose(overrides: list[str], run_dir: str):
     from omegaconf import open_dict
 
     from project.sweeps.spec import SEED_KEY
-    from project.training.compose import compose_train
+    from project.runs.compose import compose_train
 
     seeds = [o for o in overrides if o.split("=", 1)[0] == SEED_KEY]
     key = tuple(o for o in overrides if o not in seeds)
@@ -184,7 +184,7 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
 
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from project.training.vectorized import train_vectorized
+    from project.training.run import train_vectorized
 
     first = run_folder.log_path(runs[0][1])
     seeds = [next((o.split("=", 1)[1] for o in ov if o.startswith("seed=")), "?")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from project import run_folder
+from project.runs import folder as run_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ def test_curve_reads_floats_and_blank_cells_as_nan(tmp_path):
 
 
 # -- owning a folder (issue #13) ----------------------------------------------------------------
-HOLD = ("import sys, time; from project import run_folder\n"
+HOLD = ("import sys, time; from project.runs import folder as run_folder\n"
         "with run_folder.claim(sys.argv[1]):\n"
         "    print('held', flush=True); time.sleep(600)\n")
 

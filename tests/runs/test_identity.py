@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from project.run_identity import RunIdentity, identity_of
+from project.runs.identity import RunIdentity, identity_of
 from project.sweeps.spec import expand, parse_spec, validate_runs
 from tests.conftest import ROOT, compose_train
 

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from project.runs.identity import MEASURED_SECTIONS, RunIdentity, identity_of, is_measured
+
 CONFIG = "config.yaml"
 CURVE = "metrics.csv"
 CHECKPOINTS = "checkpoints"
@@ -47,9 +49,6 @@ LOCK = "lock"
 
 _UMASK = os.umask(0o022)  # read once (it can only be read by setting it)
 os.umask(_UMASK)
-
-# Sections of the config that change what a run measures (a change makes a run stale).
-MEASURED_SECTIONS = ("task", "model", "optimizer", "scheduler")
 
 
 class DamagedRunFolder(ValueError):
@@ -96,6 +95,14 @@ def log_path(run_dir: str | Path) -> Path:
 
 def lock_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / LOCK
+
+
+def run_dir_for(config, identity: RunIdentity | None = None) -> Path:
+    """A run's folder: ``config.run_dir``, or the folder its identity names under
+    ``config.runs_root``."""
+    if config.run_dir is not None:
+        return Path(config.run_dir)
+    return Path(config.runs_root) / (identity or identity_of(config)).folder()
 
 
 def os_error(kind: type[OSError], cause: OSError | int, message: str) -> OSError:
@@ -453,8 +460,8 @@ def saved_record(run_dir: str | Path, checkpoint: bool = False) -> tuple[dict | 
 
 def config_differences(config, run_dir: str | Path, checkpoint: bool = False) -> list[str]:
     """The keys (``section.key: saved -> now``) in which the saved record (``saved_record``)
-    differs from ``config`` in what it measures (``MEASURED_SECTIONS`` and the data's
-    fingerprint); [] when there is none."""
+    differs from ``config`` in what it measures (``identity.is_measured``: the keys a run's
+    identity is made of, and the data's fingerprint); [] when there is none."""
     from omegaconf import OmegaConf
 
     from project.data.fingerprint import KEY, data_change, data_fingerprint
@@ -476,13 +483,13 @@ def _differences(key: str, before: Any, now: Any, out: list[str]) -> None:
     if isinstance(before, dict) and isinstance(now, dict):
         for k in sorted(set(before) | set(now), key=str):
             _differences(f"{key}.{k}", before.get(k), now.get(k), out)
-    elif before != now:
+    elif before != now and is_measured(key):
         out.append(f"{key}: {before!r} -> {now!r}")
 
 
 def config_changed(config, run_dir: str | Path) -> bool:
     """Whether the saved ``config.yaml`` differs from ``config`` in what it measures
-    (``MEASURED_SECTIONS``); False when there is no saved config."""
+    (``config_differences``); False when there is no saved config."""
     return bool(config_differences(config, run_dir))
 
 

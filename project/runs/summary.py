@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from project.run_identity import RunIdentity
+from project.runs.identity import RunIdentity
 from project.stats.per_run import best_value, meets, progress_auc, run_steps_to_target
 
 SUMMARY_FIELDS = (

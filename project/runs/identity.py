@@ -5,10 +5,15 @@
   the overrides that differ from the task's own config file;
 * *variant*: the model config plus its ``model.*`` overrides.
 
+``is_measured`` is THE rule for which config keys change what a run measures: a run's
+identity (hence its folder) is built from those keys, and the resume and staleness checks
+(``project.runs.folder.config_differences``) compare those keys and no others, so two
+configs that map to the same folder can always resume each other's runs.
+
 A run launched by the CLI, the sweep runner, Hydra multirun or ``train(compose(...))`` gets
 the same identity, and its folder name derives from it. The identity also holds the data's
 fingerprint (``project.data.fingerprint``), which is not part of the name: a run whose data
-changed keeps its folder and is reported stale or refused on resume (``project.run_folder``).
+changed keeps its folder and is reported stale or refused on resume (``project.runs.folder``).
 Runs of one setting with different variants and the same seed are paired.
 """
 
@@ -22,8 +27,11 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-# Top-level keys that never change what a run measures (where it runs, how it is logged).
-NOT_MEASURED = ("seed", "run_dir", "runs_root", "resume", "logger", "hydra", "experiment")
+from project.runs.compose import compose_defaults
+
+# Config sections whose keys change what a run measures (every other top-level key, such as
+# seed, run_dir, runs_root, resume, logger, hydra, experiment, does not).
+MEASURED_SECTIONS = ("task", "model", "optimizer", "scheduler", "trainer")
 # Trainer keys that change how a run executes, not what it measures.
 RUN_MECHANICS = ("accelerator", "devices", "num_threads", "keep_freed_memory",
                  "enable_progress_bar", "progress_bar_refresh", "log_every_n_steps",
@@ -31,6 +39,7 @@ RUN_MECHANICS = ("accelerator", "devices", "num_threads", "keep_freed_memory",
 # Task keys that choose how a run computes, not what (the fused long-sequence path computes
 # the same gradients as the plain one: tests/models/test_fused.py).
 TASK_MECHANICS = ("task.net.fused",)
+MECHANICS = (*TASK_MECHANICS, *(f"trainer.{key}" for key in RUN_MECHANICS))
 NAME_LIMIT = 200  # longest readable override part of a folder name; longer ones are hashed
 
 
@@ -73,6 +82,13 @@ class RunIdentity:
         d["setting_overrides"] = list(self.setting_overrides)
         d["variant_overrides"] = list(self.variant_overrides)
         return {**d, "setting": self.setting, "variant": self.variant}
+
+
+def is_measured(key: str) -> bool:
+    """Whether the dotted config key ``key`` changes what a run measures: it lies in one of
+    ``MEASURED_SECTIONS`` and is not (under) one of the ``MECHANICS`` keys."""
+    return key.split(".", 1)[0] in MEASURED_SECTIONS and not any(
+        key == m or key.startswith(m + ".") for m in MECHANICS)
 
 
 def _label(name: str, overrides: tuple[str, ...]) -> str:
@@ -119,9 +135,12 @@ def differences(cfg: DictConfig, reference: DictConfig, section: str) -> list[st
 
 @lru_cache(maxsize=64)
 def _reference(task: str, model: str) -> DictConfig:
-    from project.training.compose import compose_defaults
-
     return compose_defaults([f"task={task}", f"model={model}"])
+
+
+def _key(override: str) -> str:
+    """The dotted key of an override (``a.b=1`` or ``~a.b``)."""
+    return override.lstrip("~").split("=", 1)[0]
 
 
 def identity_of(cfg: DictConfig) -> RunIdentity:
@@ -132,13 +151,9 @@ def identity_of(cfg: DictConfig) -> RunIdentity:
     except Exception as e:  # noqa: BLE001 - Hydra raises several kinds for a missing option
         raise ValueError(f"task.name={task!r} / model.name={model!r} must name their config "
                          f"files conf/task/{task}.yaml and conf/model/{model}.yaml") from e
-    setting = [o for o in differences(cfg, reference, "task")
-               if o.lstrip("~").split("=", 1)[0] not in TASK_MECHANICS]
-    setting += differences(cfg, reference, "optimizer") \
-        + differences(cfg, reference, "scheduler")
-    setting += [o for o in differences(cfg, reference, "trainer")
-                if o.lstrip("~").split("=", 1)[0].split(".", 1)[1] not in RUN_MECHANICS]
-    variant = differences(cfg, reference, "model")
+    setting = [o for section in ("task", "optimizer", "scheduler", "trainer")
+               for o in differences(cfg, reference, section) if is_measured(_key(o))]
+    variant = [o for o in differences(cfg, reference, "model") if is_measured(_key(o))]
     from project.data.fingerprint import data_fingerprint
 
     return RunIdentity(task, model, int(cfg.seed), tuple(sorted(setting)), tuple(variant),

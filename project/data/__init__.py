@@ -1,0 +1,1 @@
+"""Tasks as Lightning DataModules: in-memory tensors, batches by slicing (``base.py``)."""

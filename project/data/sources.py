@@ -19,6 +19,8 @@ from pathlib import Path
 import datasets
 import pandas as pd
 
+from project.data.file_digest import file_digest
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR_ENV = "SUITE_DATA_DIR"
 BUILDERS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -128,8 +130,6 @@ def read_tables(source: DataSource, tsv_quoting: bool = False) -> dict[str, pd.D
 
 def read_table(path: Path, tsv_quoting: bool = False) -> pd.DataFrame:
     """One local file as a DataFrame (see ``read_tables``)."""
-    from project.data.fingerprint import file_digest
-
     _check_file(path)
     suffix = path.suffix.lower()
     kwargs = {}

@@ -10,7 +10,7 @@ import pytest
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
-from project.data.fingerprint import file_digest
+from project.data.file_digest import file_digest
 from project.data.sources import read_table
 from project.data.tokenizer import split_words
 from tests.conftest import compose_train

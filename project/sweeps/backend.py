@@ -43,10 +43,13 @@ class Plan:
     damaged: list[PlannedRun] = field(default_factory=list)
 
 
-def plan_runs(spec: SweepSpec, out: Path, count: int | None = None,
-              sample_seed: int = 0) -> list[PlannedRun]:
-    """Expand and validate ``spec``; each run's folder is ``out/<identity folder>``."""
-    runs = validate_runs(spec, expand(spec, count, sample_seed))
+def plan_runs(spec: SweepSpec, out: Path, count: int | None = None, sample_seed: int = 0,
+              assignments: list[dict] | None = None) -> list[PlannedRun]:
+    """Expand and validate ``spec`` (or validate ``assignments``, parameter values chosen by the
+    caller, against it); each run's folder is ``out/<identity folder>``."""
+    if assignments is None:
+        assignments = expand(spec, count, sample_seed)
+    runs = validate_runs(spec, assignments)
     planned = [PlannedRun(r, Path(out) / r.identity.folder()) for r in runs]
     dirs = [p.run_dir for p in planned]
     if len(set(dirs)) != len(dirs):

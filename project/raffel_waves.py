@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-abandon", action="store_true", help="every rate runs its full budget")
     p.add_argument("--earlier", type=Path, default=None, metavar="CSV",
                    help="an earlier table's per-seed CSV: the rates it covers are not run")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="delete and rerun finished runs whose config has changed since")
     p.add_argument("--dry-run", action="store_true",
                    help="list each rate's runs still to do, with their budgets; train nothing")
     return p.parse_args(argv)
@@ -118,7 +120,8 @@ def run_waves(args: argparse.Namespace, console: Console) -> bool:
         cut = sum(a["task.budget.max_steps"] < budget for a in assignments)
         note = f"; {cut} cut to an earlier rate's count"
         note += f"; {covered} covered by the earlier table" if covered else ""
-        outcome = run_sweep(planned, backend, console, title=f"rate {lr:g}", note=note,
+        outcome = run_sweep(planned, backend, console, rerun_stale=args.rerun_stale,
+                            title=f"rate {lr:g}", note=note,
                             after=f" -> {out}", show=lambda p: f"{p.describe()} max_steps="
                             f"{p.run.assignment['task.budget.max_steps']}")
         failed_any |= not outcome.ok and backend is not None

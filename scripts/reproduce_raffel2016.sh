@@ -15,6 +15,8 @@
 #                         raffel2016_variable.yaml), T from 50 to --max-T
 #            --variable-only   only that experiment   --variable-seeds 0 (default)
 #            --no-abandon (every rate runs its full budget)  --workers N (default 2)
+#            --rerun-stale (delete and rerun finished runs made under a since-changed config;
+#                         without it they are kept, with a warning)
 #            --out DIR  --table FILE  --no-doc (do not write docs/results.md)
 #            --earlier DIR (a snapshot of an earlier table, e.g.
 #                         docs/results/raffel2016/earlier_2026-11-28: its per-seed, per-rate
@@ -43,7 +45,7 @@ export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; max_t=""
 workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1; dry=0
-earlier=""; sets=(); arm=""
+earlier=""; sets=(); arm=""; rerun_stale=0
 args=("$@")
 set_profile() {
   case $1 in
@@ -68,6 +70,7 @@ while [[ $# -gt 0 ]]; do
     --variable-only) variable=1; fixed=0; shift ;;
     --variable-seeds) var_seeds=$2; shift 2 ;;
     --no-abandon) abandon=0; shift ;;
+    --rerun-stale) rerun_stale=1; shift ;;
     --workers) workers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --table) table=$2; shift 2 ;;
@@ -79,7 +82,7 @@ while [[ $# -gt 0 ]]; do
            sets+=(--set "$2"); shift 2 ;;
     --arm) [[ ${2:-} =~ ^[A-Za-z0-9][A-Za-z0-9._=,+-]*$ ]] || { echo "error: --arm ${2:-}: expected a folder name (letters, digits, . _ = , + -)" >&2; exit 2; }
            arm=$2; shift 2 ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -121,6 +124,7 @@ run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: an earlier table's 
   (( abandon )) || opts+=(--no-abandon)
   [[ -n $gpu ]] && opts+=(--gpu)
   (( dry )) && opts+=(--dry-run)
+  (( rerun_stale )) && opts+=(--rerun-stale)
   [[ -n $earlier_csv ]] && opts+=(--earlier "$earlier_csv")
   python -m project.raffel_waves "${opts[@]}" &
   driver=$!

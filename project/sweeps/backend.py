@@ -2,7 +2,8 @@
 executes them, and the run folders say which are finished.
 
 ``plan_runs`` (spec -> validated runs, each with its run folder from its identity) and
-``split_finished`` are shared; a backend only implements ``execute``. Backends: local
+``split_finished`` are shared, and ``orchestrate.run_sweep`` drives a sweep through them; a
+backend only implements ``execute``. Backends: local
 processes (``backends/processes.py``), Hydra multirun and submitit (``conf/hydra/launcher``),
 W&B agents (``scripts/wandb_sweep.sh``).
 """

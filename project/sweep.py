@@ -2,15 +2,15 @@
 
 Runs a W&B-format sweep spec on one machine, with no server: every combination is checked
 against the Hydra config before anything starts, then a backend (``project.sweeps``) runs
-each in the folder its identity names (``DIR/<task>/<model>/seed<seed>/<overrides>``). A
-failed run does not stop the others; failures are listed at the end and the exit status is 1.
-Rerunning the same command skips finished runs and resumes the others.
+each in the folder its identity names (``DIR/<task>/<model>/seed<seed>/<overrides>``), through
+``project.sweeps.orchestrate.run_sweep``. A failed run does not stop the others; failures are
+listed at the end and the exit status is 1. Rerunning the same command skips finished runs and
+resumes the others.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -19,10 +19,11 @@ from rich.console import Console
 
 from project.runs import folder as run_folder
 from project.cli import user_error
-from project.sweeps.backend import plan_runs, split_finished
+from project.sweeps.backend import plan_runs
 from project.sweeps.backends.processes import (ProcessBackend, command_for, cpu_count,
                                                plan_threads)
 from project.sweeps.backends.workers import WorkerBackend, WorkersCannotStart
+from project.sweeps.orchestrate import run_sweep
 from project.sweeps.spec import load_spec, parse_spec
 
 
@@ -104,50 +105,31 @@ def main(argv: list[str] | None = None) -> int:
         args.write_spec.write_text(yaml.safe_dump(spec.raw, sort_keys=False))
         print(f"{args.write_spec}: {len(planned)} runs, validated")
         return 0
-    plan = split_finished(planned)
-    if plan.stale and args.rerun_stale and not args.dry_run:
-        for p in plan.stale:
-            shutil.rmtree(p.run_dir)
-        plan.todo += plan.stale
-        console.print(f"{len(plan.stale)} finished runs made with an older config: deleted, "
-                      "to rerun")
-    elif plan.stale:
-        console.print(f"[yellow]warning:[/] {len(plan.stale)} finished runs were made with a "
-                      f"config that differs from today's (e.g. {plan.stale[0].run_dir}); they "
-                      "are kept as they are: --rerun-stale deletes and reruns them")
-    for p in plan.damaged:  # not finished, not rerun: the remedy is the user's to apply
-        console.print(f"[red]damaged[/] {p.describe()}: {p.error}")
-    done = len(planned) - len(plan.todo) - len(plan.damaged)
-    damaged = f", {len(plan.damaged)} damaged" if plan.damaged else ""
-    console.print(f"{spec.path}: {len(planned)} runs ({done} finished, {len(plan.todo)} to run"
-                  f"{damaged}) -> {out}; {workers} {args.backend} x {threads} threads")
-    if args.dry_run:
-        for p in plan.todo:
-            console.print(f"  {' '.join(command_for(p))}")
-        return 0
-    try:
-        run_folder.make_folder(out, "runs folder", "--out")
-    except OSError as e:
-        return user_error(e)
+    if not args.dry_run:
+        try:
+            run_folder.make_folder(out, "runs folder", "--out")
+        except OSError as e:
+            return user_error(e)
     gpus = [g for g in args.gpus.split(",") if g]
-    if args.backend == "workers":
+    if args.dry_run:
+        backend = None
+    elif args.backend == "workers":
         backend = WorkerBackend(workers, threads, console, gpus, args.max_worker_rss_mb,
                                 vectorize_seeds=args.vectorize_seeds)
     else:
         backend = ProcessBackend(workers, threads, console, gpus)
     try:
-        failed = plan.damaged + backend.execute(plan.todo)
+        outcome = run_sweep(planned, backend, console, rerun_stale=args.rerun_stale,
+                            title=str(spec.path),
+                            after=f" -> {out}; {workers} {args.backend} x {threads} threads",
+                            show=lambda p: " ".join(command_for(p)))
     except WorkersCannotStart as e:
         return user_error(e)
     except (KeyboardInterrupt, SystemExit) as e:
-        console.print("interrupted: running runs were stopped (SIGTERM); rerun the same "
-                      "command to resume them")
         return e.code if isinstance(e, SystemExit) else 130
-    if failed:
-        console.print(f"[red]{len(failed)} of {len(plan.todo) + len(plan.damaged)} runs "
-                      "failed[/]:")
-        for p in failed:
-            console.print(f"  {p.describe()}: {p.error}\n    log: {run_folder.log_path(p.run_dir)}")
+    if args.dry_run:
+        return 0
+    if not outcome.ok:
         return 1
     console.print(f"all {len(planned)} runs finished in {out}")
     return 0

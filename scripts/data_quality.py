@@ -3,8 +3,8 @@
     HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline \
         nice -n 10 python scripts/data_quality.py --out runs/data_quality/table.md
 
-Runs go through the sweep backend (``project.sweeps``) into ``runs/data_quality/<run folder>``
-(a finished run is not rerun), then a
+Runs go through ``project.sweeps.orchestrate.run_sweep`` into ``runs/data_quality/<run folder>``
+(a finished run is not rerun; a stale one is kept with a warning unless ``--rerun-stale``), then a
 Markdown table of test metrics (median over seeds, per-seed values in brackets) is printed
 and written to ``--out``, with the bar and, for ETTh1, the naive last-value forecast's MSE.
 """
@@ -13,32 +13,30 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(key, "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 
 import numpy as np  # noqa: E402
-from hydra.utils import instantiate  # noqa: E402
-
-from project.runs.compose import compose_train  # noqa: E402
-from project.stats.censoring import km_median  # noqa: E402
-from project.analysis.render.tables import fmt_steps  # noqa: E402
 import yaml  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from project.runs import folder as run_folder  # noqa: E402
+from project.analysis.render.tables import fmt_steps  # noqa: E402
 from project.cli import user_error  # noqa: E402
-from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
+from project.stats.censoring import km_median  # noqa: E402
+from project.sweeps.backend import plan_runs  # noqa: E402
 from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads  # noqa: E402
+from project.sweeps.orchestrate import run_sweep  # noqa: E402
 from project.sweeps.spec import parse_spec  # noqa: E402
+from project.runs.compose import compose_train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # task -> (test metric, ">=" threshold or "naive" = below the naive last-value test MSE)
 BAR = {
@@ -125,7 +123,8 @@ def main() -> None:
                         help="a Hydra override for every run (repeatable); use with --root")
     parser.add_argument("--workers", type=int, default=2, help="parallel runs (default 2)")
     parser.add_argument("--rerun-stale", action="store_true",
-                        help="rerun finished runs whose task/model/optimizer config changed")
+                        help="delete and rerun finished runs whose config has changed since "
+                             "(without it they are kept, with a warning)")
     parser.add_argument("--load-times", action="store_true",
                         help="only time each task's setup (read + tensorise) and exit")
     args = parser.parse_args()
@@ -138,22 +137,19 @@ def main() -> None:
         "seed": {"values": args.seeds}, **{k: {"value": yaml.safe_load(v)} for k, v in
                                          (item.split("=", 1) for item in args.set)}}})
     try:
-        plan = split_finished(plan_runs(spec, args.root))
+        planned = plan_runs(spec, args.root)
     except ValueError as e:
         sys.exit(user_error(e))
-    if plan.stale and not args.rerun_stale:
-        sys.exit(user_error(f"{plan.stale[0].run_dir} was made with a since-edited config; "
-                            "pass --rerun-stale to rerun it"))
-    for p in plan.stale:
-        shutil.rmtree(p.run_dir)
     workers, threads = plan_threads(args.workers, None, cpu_count())
-    failed = ProcessBackend(workers, threads, Console()).execute(plan.todo + plan.stale)
-    if failed:
-        sys.exit(user_error(f"{len(failed)} runs failed, e.g. {failed[0].describe()}: "
-                            f"{failed[0].error}"))
+    console = Console()
+    outcome = run_sweep(planned, ProcessBackend(workers, threads, console), console,
+                        rerun_stale=args.rerun_stale, title="data quality",
+                        after=f" -> {args.root}")
+    if not outcome.ok:
+        sys.exit(user_error(f"{len(outcome.failed)} runs failed, e.g. "
+                            f"{outcome.failed[0].describe()}: {outcome.failed[0].error}"))
     results: dict = {}
-    for p in plan_runs(spec, args.root):
-        summary = run_folder.read_summary(p.run_dir)
+    for summary in outcome.summaries():
         results.setdefault(summary["task"], {m: [] for m in MODELS})[summary["model"]].append(
             summary)
     text = table(results, args.seeds)

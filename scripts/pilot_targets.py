@@ -21,15 +21,14 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from project.cli import user_error
+from project.sweeps.backend import plan_runs
+from project.sweeps.backends.processes import cpu_count, plan_threads
+from project.sweeps.backends.workers import WorkerBackend
+from project.sweeps.orchestrate import run_sweep
+from project.sweeps.spec import parse_spec
 
-from project.runs import folder as run_folder  # noqa: E402
-from project.cli import user_error  # noqa: E402
-from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
-from project.sweeps.backends.processes import cpu_count, plan_threads  # noqa: E402
-from project.sweeps.backends.workers import WorkerBackend  # noqa: E402
-from project.sweeps.spec import parse_spec  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TASKS = ["sst2", "trec", "etth1", "gunpoint", "italypower", "usps", "digits", "fsdd"]
 SEEDS = [0, 1, 2, 3, 4]
@@ -51,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--control", default="baseline")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--root", type=Path, default=ROOT / "runs" / "pilot")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="delete and rerun finished runs whose config has changed since")
     args = p.parse_args(argv)
     started = time.perf_counter()
     spec = parse_spec({"method": "grid", "command": ["${env}", "${interpreter}", "-m",
@@ -63,15 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         return user_error(e)
     workers, threads = plan_threads(args.workers, None, cpu_count())
-    backend = WorkerBackend(workers, threads, Console(), vectorize_seeds=len(SEEDS))
-    failed = backend.execute(split_finished(planned).todo)
-    if failed:
-        return user_error(f"{len(failed)} pilot runs failed, e.g. {failed[0].error}")
+    console = Console()
+    backend = WorkerBackend(workers, threads, console, vectorize_seeds=len(SEEDS))
+    outcome = run_sweep(planned, backend, console, rerun_stale=args.rerun_stale,
+                        title="pilot", after=f" -> {args.root}")
+    if not outcome.ok:
+        return user_error(f"{len(outcome.failed)} pilot runs failed, e.g. "
+                          f"{outcome.failed[0].error}")
+    summaries = outcome.summaries()
     lines = [f"| task | metric | {args.control} best validation value, seeds "
              f"{SEEDS[0]}-{SEEDS[-1]} | target by the rule | config target before |",
              "|---|---|---|---|---|"]
     for task in args.tasks:
-        runs = [run_folder.read_summary(p.run_dir) for p in planned if p.run.task == task]
+        runs = [s for p, s in zip(planned, summaries) if p.run.task == task]
         vals = sorted(r["best_val"] for r in runs)
         target = rule_target(vals, runs[0]["direction"])
         sign = ">=" if runs[0]["direction"] == "max" else "<="

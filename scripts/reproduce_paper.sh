@@ -46,7 +46,7 @@ for table in ${tables//,/ }; do
   body=$(mktemp)
   {
     echo "Command: \`scripts/reproduce_paper.sh --tables $table --workers $workers${extra[*]:+ --sweep-args \"${extra[*]}\"}\` (wall ${took}s; sweep exit status $sweep_status)."
-    echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -c 'import torch; print(torch.__version__)'), load average at the start $load_start and at the end $(cut -d' ' -f1-3 /proc/loadavg); started at commit $commit; date $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -m pip show torch 2>/dev/null | sed -n 's/^Version: //p'), load average at the start $load_start and at the end $(cut -d' ' -f1-3 /proc/loadavg); started at commit $commit; date $(date -u +%Y-%m-%dT%H:%MZ)."
     echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`$spec\`); each task uses the budget, target and learning rate of its own \`conf/task/*.yaml\`."
     echo
     sed -n '/^|/,$p' "$out/report.txt" | sed '/^report: /d'

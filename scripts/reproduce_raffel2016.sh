@@ -15,6 +15,8 @@
 #                         raffel2016_variable.yaml), T from 50 to --max-T
 #            --variable-only   only that experiment   --variable-seeds 0 (default)
 #            --no-abandon (every rate runs its full budget)  --workers N (default 2)
+#            --rerun-stale (delete and rerun finished runs made under a since-changed config;
+#                         without it they are kept, with a warning)
 #            --out DIR  --table FILE  --no-doc (do not write docs/results.md)
 #            --earlier DIR (a snapshot of an earlier table, e.g.
 #                         docs/results/raffel2016/earlier_2026-11-28: its per-seed, per-rate
@@ -23,6 +25,12 @@
 #                         never docs/results/raffel2016 itself, which the table rewrites)
 #            --no-run (train nothing: the table and docs from the runs in --out)
 #            --dry-run (list each rate's runs still to do, with their budgets; train nothing)
+#            --set KEY=VALUE  a Hydra override for every run (repeatable), e.g. an ablation's
+#                         arm: --set task.data.variable_length=false
+#            --arm NAME   the arm's name: its runs and table go to runs/raffel2016_<profile>-NAME
+#                         (default with --set: NAME from the overrides, KEY=VALUE joined by
+#                         ','), so that arms never share a runs folder; an arm's table is
+#                         not written into docs/results.md
 #
 # Rates run one after another in the authors' order (1e-2, 3e-3, 1e-3, 3e-4), all cells of a
 # rate in parallel; with abandoning, each (problem, T0, model, seed) gives the next rate only
@@ -37,7 +45,7 @@ export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; max_t=""
 workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1; dry=0
-earlier=""
+earlier=""; sets=(); arm=""; rerun_stale=0
 args=("$@")
 set_profile() {
   case $1 in
@@ -62,6 +70,7 @@ while [[ $# -gt 0 ]]; do
     --variable-only) variable=1; fixed=0; shift ;;
     --variable-seeds) var_seeds=$2; shift 2 ;;
     --no-abandon) abandon=0; shift ;;
+    --rerun-stale) rerun_stale=1; shift ;;
     --workers) workers=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --table) table=$2; shift 2 ;;
@@ -69,15 +78,28 @@ while [[ $# -gt 0 ]]; do
     --no-doc) doc=0; shift ;;
     --no-run) train=0; shift ;;
     --dry-run) dry=1; doc=0; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --set) [[ ${2:-} == [!=]*=?* ]] || { echo "error: --set ${2:-}: expected KEY=VALUE" >&2; exit 2; }
+           sets+=(--set "$2"); shift 2 ;;
+    --arm) [[ ${2:-} =~ ^[A-Za-z0-9][A-Za-z0-9._=,+-]*$ ]] || { echo "error: --arm ${2:-}: expected a folder name (letters, digits, . _ = , + -)" >&2; exit 2; }
+           arm=$2; shift 2 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
 keep=(); for t in ${lengths//,/ }; do (( t <= max_t )) && keep+=("$t"); done
 lengths=$(IFS=,; echo "${keep[*]}")
 if (( fixed )) && [[ -z $lengths ]]; then echo "error: no T0 <= --max-T $max_t" >&2; exit 2; fi
-out=${out:-runs/raffel2016_$profile}
+if [[ -z $arm && ${#sets[@]} -gt 0 ]]; then  # the arm named by its overrides
+  arm=$(for (( i = 1; i < ${#sets[@]}; i += 2 )); do echo "${sets[i]}"; done | paste -sd, | tr '/ ' '__')
+fi
+out=${out:-runs/raffel2016_$profile${arm:+-$arm}}
+if [[ -n $arm ]] && (( doc )); then
+  doc=0; echo "arm $arm: its table goes to its own folder, not to docs/results.md"
+fi
 earlier_seeds=""
+if [[ -n $earlier && -n $arm ]]; then
+  echo "error: --earlier with --set/--arm: the earlier table's runs are not of arm $arm" >&2; exit 2
+fi
 if [[ -n $earlier ]]; then
   earlier_seeds=$earlier/table_raffel2016_seeds.csv
   [[ -f $earlier_seeds ]] || { echo "error: --earlier $earlier: no $earlier_seeds" >&2; exit 2; }
@@ -90,92 +112,26 @@ gpu=""
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=trainer=gpu; fi
 start=$(date +%s); load_start=$(cut -d' ' -f1-3 /proc/loadavg); date_start=$(date -u +%Y-%m-%dT%H:%MZ)
 
-# Waves of rates with abandoning: plans every run through the sweep spec's own validation and
-# runs each wave with the local process backend (project/sweeps).
-# A wave driver runs in the background so that a signal to this script reaches it at once (the
+# Waves of rates with abandoning: project/raffel_waves.py plans every run through the sweep
+# spec's own validation and runs each wave through project.sweeps.orchestrate.run_sweep.
+# The driver runs in the background so that a signal to this script reaches it at once (the
 # trap below passes it on); the driver then stops its runs, which checkpoint, before exiting.
-run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: extra "k=v;k=v" parameters,
-               # $5: an earlier table's per-seed CSV or ""
-  python - "$1" "$2" "$3" "$4" "$epochs" "$problems" "$workers" "$out" "$abandon" "$gpu" "$dry" \
-    "$5" <<'EOF' &
-import signal
-import sys
-from pathlib import Path
-from rich.console import Console
-from project.analysis.local_runs import load_local_runs
-from project.analysis.raffel_table import (PAPER_MODELS, PROBLEMS, RATES, abandon_budget,
-                                           earlier_cut, load_earlier, rate_rank)
-from project.sweeps.backend import PlannedRun, split_finished
-from project.sweeps.backends.processes import ProcessBackend, cpu_count, plan_threads
-from project.sweeps.spec import load_spec, validate_runs
-
-(experiment, lengths, seeds, extra, epochs, problems, workers, out, abandon, gpu, dry,
- earlier) = sys.argv[1:]
-earlier = load_earlier(Path(earlier)) if earlier else None
-budget, out = int(epochs) * 1000, Path(out)
-spec = load_spec("conf/sweep/raffel2016.yaml")
-extra = dict(kv.split("=", 1) for kv in extra.split(";") if kv)
-extra |= {"trainer": "gpu"} if gpu else {}
-cells = [{"+experiment": experiment, "task": p, "task.seq_len": int(t), "model": m,
-          "seed": int(s), "task.budget.max_steps": budget, **extra}
-         for p in problems.split(",") for t in lengths.split(",")
-         for m in ("attention_tanh", "baseline") for s in seeds.split(",")]
-workers, threads = plan_threads(int(workers), None, cpu_count())
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # leave through the backend's cleanup
-console = Console(highlight=False, soft_wrap=True)
-failed_any = False
-RATE_KEYS = ("optimizer.lr=", "task.budget.max_steps=")
-
-
-def key(task, model, seed, setting):
-    """A (problem, T0, model, seed) of this very setting: its overrides but rate and budget."""
-    return task, model, int(seed), tuple(o for o in setting if not str(o).startswith(RATE_KEYS))
-
-
-for wave, lr in enumerate(RATES):
-    assignments = [{**cell, "optimizer.lr": lr} for cell in cells]
-    covered = 0
-    if earlier is not None:  # an earlier table's seeds: skip the rates it covers, cut the rest
-        cuts = [earlier_cut(earlier, (PROBLEMS[a["task"]], a["task.seq_len"],
-                                      PAPER_MODELS[a["model"]], a["seed"]), wave, budget)
-                for a in assignments]
-        covered = cuts.count(None)
-        assignments = [{**a, "task.budget.max_steps": c if abandon == "1" else budget}
-                       for a, c in zip(assignments, cuts) if c is not None]
-    if not assignments:
-        console.print(f"rate {lr:g}: all {covered} runs covered by the earlier table")
-        continue
-    runs = validate_runs(spec, assignments)
-    done = load_local_runs(out) if abandon == "1" and wave and out.exists() else None
-    if done is not None and not done.empty:
-        done = done[done["hparams.lr"].map(rate_rank) < wave]
-        done_keys = [key(*r) for r in zip(done["task"], done["model"], done["seed"],
-                                          done["setting_overrides"])]
-        budgets = [abandon_budget(done[[k == key(r.identity.task, r.identity.model, r.seed,
-                                                 r.identity.setting_overrides)
-                                        for k in done_keys]], a["task.budget.max_steps"])
-                   for r, a in zip(runs, assignments)]
-        assignments = [{**a, "task.budget.max_steps": b} for a, b in zip(assignments, budgets)]
-        runs = validate_runs(spec, assignments)
-    planned = [PlannedRun(r, out / r.identity.folder()) for r in runs]
-    plan = split_finished(planned)
-    cut = sum(a["task.budget.max_steps"] < budget for a in assignments)
-    console.print(f"rate {lr:g}: {len(planned)} runs ({len(planned) - len(plan.todo)} finished, "
-                  f"{len(plan.todo)} to run; {cut} cut to an earlier rate's count"
-                  + (f"; {covered} covered by the earlier table)" if covered else ")"))
-    if dry == "1":
-        for p in plan.todo:
-            console.print(f"  {p.describe()} max_steps={p.run.assignment['task.budget.max_steps']}",
-                          markup=False)
-        continue
-    failed = ProcessBackend(workers, threads, console, []).execute(plan.todo)
-    for p in failed:
-        console.print(f"  failed: {p.describe()}: {p.error}", markup=False)
-    failed_any |= bool(failed)
-sys.exit(1 if failed_any else 0)
-EOF
+run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: an earlier table's per-seed CSV or "",
+               # then extra --set KEY=VALUE arguments
+  local experiment=$1 lens=$2 seeds_=$3 earlier_csv=$4; shift 4
+  local opts=(--out "$out" --experiment "$experiment" --lengths "$lens" --seeds "$seeds_"
+              --epochs "$epochs" --problems "$problems" --workers "$workers" "${sets[@]}" "$@")
+  (( abandon )) || opts+=(--no-abandon)
+  [[ -n $gpu ]] && opts+=(--gpu)
+  (( dry )) && opts+=(--dry-run)
+  (( rerun_stale )) && opts+=(--rerun-stale)
+  [[ -n $earlier_csv ]] && opts+=(--earlier "$earlier_csv")
+  python -m project.raffel_waves "${opts[@]}" &
   driver=$!
   wait "$driver"
+  local rc=$?
+  (( rc == 2 )) && exit 2  # bad input (the driver said which): nothing was trained
+  return $rc
 }
 
 status=0
@@ -194,15 +150,15 @@ fi
 if (( fixed )); then
   short=(); long=(); for t in ${lengths//,/ }; do if (( t < 1000 )); then short+=("$t"); else long+=("$t"); fi; done
   if [[ $long_seeds == "$seeds" ]]; then
-    run_waves raffel2016 "$lengths" "$seeds" "" "$earlier_seeds" || status=$?
+    run_waves raffel2016 "$lengths" "$seeds" "$earlier_seeds" || status=$?
   else
-    (( ${#short[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${short[*]}")" "$seeds" "" "$earlier_seeds" || status=$?; }
-    (( ${#long[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${long[*]}")" "$long_seeds" "" "$earlier_seeds" || status=$?; }
+    (( ${#short[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${short[*]}")" "$seeds" "$earlier_seeds" || status=$?; }
+    (( ${#long[@]} )) && { run_waves raffel2016 "$(IFS=,; echo "${long[*]}")" "$long_seeds" "$earlier_seeds" || status=$?; }
   fi
 fi
 if (( variable )); then
   # T0 is the shortest length (50); max_seq_len the longest; 1000 updates between evaluations
-  run_waves raffel2016_variable 50 "$var_seeds" "task.data.max_seq_len=$max_t" "" || status=$?
+  run_waves raffel2016_variable 50 "$var_seeds" "" --set "task.data.max_seq_len=$max_t" || status=$?
 fi
 took=$(( $(date +%s) - start ))
 (( dry )) && exit $status
@@ -226,7 +182,7 @@ fixed_table=$(cat "$table" 2>/dev/null); var_table=$(cat "${table%.md}_variable.
 cost_table=$(cat "${table%.md}_cost.md" 2>/dev/null)
 {
   echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
-  echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -c 'import torch; print(torch.__version__)'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
+  echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -m pip show torch 2>/dev/null | sed -n 's/^Version: //p'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
   echo "Runs: $(find "$out" -name summary.json 2>/dev/null | wc -l) finished in \`$out\`$([[ -n $earlier_seeds ]] && echo ", and the per-seed results of $(( $(wc -l < "$earlier_seeds") - 1 )) earlier (problem, T0, model, seed) for the rates they cover that the runs here lack (a seed whose runs here start at the first rate replaces its earlier row), and the variable-length rates that the runs here lack, from \`$earlier\` (runs no longer on disk: see its README)"); problems $problems; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
   if [[ -s $log ]]; then
     echo "Training invocations that made them ([invocations.log](results/raffel2016/invocations.log)):"

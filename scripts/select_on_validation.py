@@ -21,16 +21,15 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from project.runs import folder as run_folder
+from project.cli import user_error
+from project.sweeps.backend import plan_runs
+from project.sweeps.backends.processes import cpu_count, plan_threads
+from project.sweeps.backends.workers import WorkerBackend
+from project.sweeps.orchestrate import run_sweep
+from project.sweeps.spec import parse_spec
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from project.runs import folder as run_folder  # noqa: E402
-from project.cli import user_error  # noqa: E402
-from project.sweeps.backend import plan_runs, split_finished  # noqa: E402
-from project.sweeps.backends.processes import cpu_count, plan_threads  # noqa: E402
-from project.sweeps.backends.workers import WorkerBackend  # noqa: E402
-from project.sweeps.spec import parse_spec  # noqa: E402
-
 CANDIDATES = ROOT / "conf" / "selection" / "candidates.yaml"
 
 
@@ -53,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--root", type=Path, default=ROOT / "runs" / "selection")
     p.add_argument("--out", type=Path, default=None, help="also write the table here")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="delete and rerun finished runs whose config has changed since")
     args = p.parse_args(argv)
     conf = yaml.safe_load(CANDIDATES.read_text())
     tasks = args.tasks or list(conf["tasks"])
@@ -72,13 +73,14 @@ def main(argv: list[str] | None = None) -> int:
                 plans[task, name] = plan_runs(spec, args.root / task / name)
             except ValueError as e:
                 return user_error(e)
-    todo = [p for planned in plans.values() for p in split_finished(planned).todo]
     # the pilot seeds of one candidate and model train as one vectorised model
     backend = WorkerBackend(workers, threads, console, vectorize_seeds=len(conf["seeds"]))
-    failed = backend.execute(todo)
-    if failed:
-        return user_error(f"{len(failed)} runs failed, e.g. {failed[0].describe()}: "
-                          f"{failed[0].error}")
+    outcome = run_sweep([p for planned in plans.values() for p in planned], backend, console,
+                        rerun_stale=args.rerun_stale, title="selection",
+                        after=f" -> {args.root}")
+    if not outcome.ok:
+        return user_error(f"{len(outcome.failed)} runs failed, e.g. "
+                          f"{outcome.failed[0].describe()}: {outcome.failed[0].error}")
     for task in tasks:
         scores = {}
         for name, overrides in conf["tasks"][task].items():

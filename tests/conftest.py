@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from omegaconf import DictConfig
@@ -21,14 +19,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 TINY = ["trainer.enable_progress_bar=false", "trainer.num_threads=1"]
-
-
-def load_script(name: str) -> ModuleType:
-    """``scripts/{name}.py`` as a module (the scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def compose_train(overrides: list[str], run_dir: Path | str) -> DictConfig:

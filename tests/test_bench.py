@@ -1,15 +1,11 @@
-"""scripts/bench.py: the interleaved raw loop's accounting and the suite/raw statistic."""
+"""project/benchmarks/suite.py (scripts/bench.py): the interleaved raw loop's accounting and
+the suite/raw statistic."""
 
 from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import load_script
-
-
-@pytest.fixture(scope="module")
-def bench():
-    return load_script("bench")
+from project.benchmarks import suite as bench
 
 
 class FakeClock:
@@ -21,8 +17,7 @@ class FakeClock:
 
 
 @pytest.mark.parametrize("pause", ["validation", "checkpoint"])
-def test_interleaved_loop_times_each_path_apart_and_leaves_warm_up_and_evaluations_out(
-        bench, pause):
+def test_interleaved_loop_times_each_path_apart_and_leaves_warm_up_and_evaluations_out(pause):
     """Suite batches of 4 updates taking 10 s each (5 s in the warm-up batch and 100 s across
     an evaluation or a checkpoint save), raw updates of 2 s each (3 s in the first block):
     every counted cycle is (10, 8, 4); the warm-up cycle and the paused one are not counted."""
@@ -49,7 +44,7 @@ def test_interleaved_loop_times_each_path_apart_and_leaves_warm_up_and_evaluatio
     assert loop.cycles == [(10.0, 8.0, 4)] * 4  # batches 1, 2, 4, 5
 
 
-def test_interleaved_loop_counts_the_updates_of_a_short_last_batch(bench):
+def test_interleaved_loop_counts_the_updates_of_a_short_last_batch():
     clock = FakeClock()
     loop = bench.InterleavedRawLoop(lambda: None, clock=clock)
     trainer = SimpleNamespace(global_step=0)
@@ -59,7 +54,7 @@ def test_interleaved_loop_counts_the_updates_of_a_short_last_batch(bench):
     assert [n for _, _, n in loop.cycles] == [25, 10]
 
 
-def test_suite_over_raw_is_raw_time_over_suite_time_with_an_interval_around_it(bench):
+def test_suite_over_raw_is_raw_time_over_suite_time_with_an_interval_around_it():
     """Three cycles: suite 10, 12, 14 s; raw 9, 12, 12 s over 25 updates each: suite/raw =
     33/36, steps/s = 75/36 and 75/33; the interval holds the estimate and lies within the
     cycles' smallest and largest ratios."""
@@ -73,6 +68,6 @@ def test_suite_over_raw_is_raw_time_over_suite_time_with_an_interval_around_it(b
     assert r["cycles"] == 3
 
 
-def test_suite_over_raw_interval_is_a_point_when_every_cycle_agrees(bench):
+def test_suite_over_raw_interval_is_a_point_when_every_cycle_agrees():
     r = bench.suite_over_raw([(10.0, 9.5, 25)] * 20)
     assert r["ci95"] == pytest.approx([0.95, 0.95])

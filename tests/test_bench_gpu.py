@@ -1,5 +1,6 @@
-"""scripts/bench_gpu.py: its verdict line, and the whole comparison run on the CPU (the sessions
-so far had no GPU, so this smoke run is what guards the script until one runs it)."""
+"""project/benchmarks/gpu.py (scripts/bench_gpu.py): its verdict line, and the whole
+comparison run on the CPU (the sessions so far had no GPU, so this smoke run is what guards
+the script until one runs it)."""
 
 import json
 import subprocess
@@ -7,12 +8,8 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, load_script
-
-
-@pytest.fixture(scope="module")
-def bench_gpu():
-    return load_script("bench_gpu")
+from project.benchmarks import gpu as bench_gpu
+from tests.conftest import ROOT
 
 
 def result_with(rates: dict[str, float], k: int = 64) -> dict:
@@ -23,7 +20,7 @@ def result_with(rates: dict[str, float], k: int = 64) -> dict:
                       for mode, rate in rates.items()}}
 
 
-def test_verdict_divides_vectorised_runs_per_min_by_one_process_per_run(bench_gpu):
+def test_verdict_divides_vectorised_runs_per_min_by_one_process_per_run():
     text = bench_gpu.render(result_with({"processes": 3.0, "workers": 9.0, "vectorised": 61.5}))
     assert "vectorised K=64: 20.5x the runs/min of one process per run (target 20x: met)" in text
     assert "| workers (1 seed) | 2 | 60 | 9.0 | 3.00x |" in text

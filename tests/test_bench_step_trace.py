@@ -1,16 +1,14 @@
-"""scripts/bench_step_trace.py: its split of a step's marks into parts."""
+"""project/benchmarks/step_trace.py (scripts/bench_step_trace.py): its split of a step's
+marks into parts."""
 
 import pytest
 
-from tests.conftest import load_script
+from project.benchmarks import step_trace as trace
+from project.benchmarks import suite as bench
+from project.benchmarks.doc_sections import write_section
 
 
-@pytest.fixture(scope="module")
-def trace():
-    return load_script("bench_step_trace")
-
-
-def test_split_gives_each_part_of_an_update_in_ms(trace):
+def test_split_gives_each_part_of_an_update_in_ms():
     """Updates of 10 s (forward 1, backward 2, optimizer 3, so other 4; in seconds, reported
     in ms) in batches of 4 updates with 8 s of per-batch cost at each batch end: step = 12 s
     per update. The first batch (warm-up, slower) must not count."""
@@ -28,12 +26,9 @@ def test_split_gives_each_part_of_an_update_in_ms(trace):
                                    "other": 6000.0, "step": 12000.0})
 
 
-def test_bench_rewrite_of_the_file_keeps_the_step_trace_section(tmp_path, trace):
+def test_bench_rewrite_of_the_file_keeps_the_step_trace_section(tmp_path):
     """scripts/bench.py rewrites docs/benchmarks.md but keeps the sections other scripts own
     (step-segments was lost once: only two sections were kept by name)."""
-    bench = load_script("bench")
-    from doc_sections import write_section
-
     doc = tmp_path / "benchmarks.md"
     bench.write_doc(doc, "# Benchmarks\n\nold body\n")
     trace.write_doc(doc, "STEP TRACE TABLE")

@@ -2,7 +2,8 @@
 executes them, and the run folders say which are finished.
 
 ``plan_runs`` (spec -> validated runs, each with its run folder from its identity) and
-``split_finished`` are shared; a backend only implements ``execute``. Backends: local
+``split_finished`` are shared, and ``orchestrate.run_sweep`` drives a sweep through them; a
+backend only implements ``execute``. Backends: local
 processes (``backends/processes.py``), Hydra multirun and submitit (``conf/hydra/launcher``),
 W&B agents (``scripts/wandb_sweep.sh``).
 """
@@ -43,10 +44,13 @@ class Plan:
     damaged: list[PlannedRun] = field(default_factory=list)
 
 
-def plan_runs(spec: SweepSpec, out: Path, count: int | None = None,
-              sample_seed: int = 0) -> list[PlannedRun]:
-    """Expand and validate ``spec``; each run's folder is ``out/<identity folder>``."""
-    runs = validate_runs(spec, expand(spec, count, sample_seed))
+def plan_runs(spec: SweepSpec, out: Path, count: int | None = None, sample_seed: int = 0,
+              assignments: list[dict] | None = None) -> list[PlannedRun]:
+    """Expand and validate ``spec`` (or validate ``assignments``, parameter values chosen by the
+    caller, against it); each run's folder is ``out/<identity folder>``."""
+    if assignments is None:
+        assignments = expand(spec, count, sample_seed)
+    runs = validate_runs(spec, assignments)
     planned = [PlannedRun(r, Path(out) / r.identity.folder()) for r in runs]
     dirs = [p.run_dir for p in planned]
     if len(set(dirs)) != len(dirs):

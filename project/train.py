@@ -34,6 +34,12 @@ def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> dict | None:
+    from project.training.config_check import check_config
+
+    try:  # a bad value fails here, before torch and Lightning are imported
+        check_config(cfg)
+    except USER_ERRORS as e:
+        return fail(e)
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from project import run_folder

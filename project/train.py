@@ -40,6 +40,9 @@ def main(cfg: DictConfig) -> dict | None:
         check_config(cfg)
     except USER_ERRORS as e:
         return fail(e)
+    from project.training.threads import settle_thread_environment
+
+    settle_thread_environment(cfg.trainer.num_threads)  # before torch is imported
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from project import run_folder

@@ -18,6 +18,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from project.cli import user_error  # noqa: E402
 
 
 def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]:
@@ -38,6 +41,12 @@ def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]
     return cost, overhead, vector_factor, worker_s["processes"] - worker_s["workers"]
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def hours(s: float) -> str:
     return f"{s / 3600:.1f} h" if s < 3 * 86400 else f"{s / 86400:.1f} days"
 
@@ -51,12 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=200)
     p.add_argument("--k", type=int, default=64, help="seeds per vectorised group on a GPU")
     args = p.parse_args(argv)
-    bench = json.loads(args.bench.read_text())
-    cost, overhead, vf, fresh = per_run_seconds(bench)
+    try:
+        bench = json.loads(args.bench.read_text())
+        cost, overhead, vf, fresh = per_run_seconds(bench)
+        tasks = yaml.safe_load(args.spec.read_text())["parameters"]["task"]["values"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return user_error(f"{shown(args.bench)} or {shown(args.spec)}: {e!r}")
     measured = sorted(cost, key=cost.get)
-    tasks = yaml.safe_load(args.spec.read_text())["parameters"]["task"]["values"]
     unmeasured = [t for t in tasks if t not in cost]
-    print(f"source: {args.bench.relative_to(ROOT)} ({bench['date']}, {bench['machine']}, load "
+    print(f"source: {shown(args.bench)} ({bench['date']}, {bench['machine']}, load "
           f"{bench['load']['start']})")
     print(f"workers backend: wall / training clock per run = {overhead:.2f} "
           f"(evidence sweep, {bench['throughput']['spec']})")
@@ -70,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     per_model_seed = args.models * args.seeds
     runs = len(tasks) * per_model_seed
     total = sum(cost.get(t, cost[measured[-1]]) for t in tasks) * per_model_seed
-    print(f"\nruns: {len(tasks)} tasks ({', '.join(tasks)}; {args.spec.relative_to(ROOT)}) x "
+    print(f"\nruns: {len(tasks)} tasks ({', '.join(tasks)}; {shown(args.spec)}) x "
           f"{args.models} models x {args.seeds} seeds = {runs}")
     print(f"assumed: every model costs as much as the slower of attention and baseline"
           + (f"; {', '.join(unmeasured)} (not in the bench) as much as the dearest measured "

@@ -28,6 +28,15 @@ def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> dict | None:
+    from project.training.config_check import check_config
+
+    try:  # a bad value fails here, before torch and Lightning are imported
+        check_config(cfg)
+    except USER_ERRORS as e:
+        return fail(e)
+    from project.training.threads import settle_thread_environment
+
+    settle_thread_environment(cfg.trainer.num_threads)  # before torch is imported
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from project.runs import folder as run_folder

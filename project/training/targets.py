@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-RULES = ("trivial",)
+from project.training.config_check import RULES
 
 
 def resolve_target(target, val_metric: str, datamodule) -> tuple[float, str]:

@@ -1,0 +1,81 @@
+"""The start-up/sweep ratio check, the thread bench and the scale-on-paper arithmetic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from project import startup_check, thread_bench
+from project.thread_bench import Setting
+from tests.conftest import load_script
+
+
+def test_settings_parse_and_refuse_nonsense():
+    assert Setting.parse("default") == Setting(None)
+    assert Setting.parse("2/passive") == Setting(2, "passive")
+    assert str(Setting.parse("1/active")) == "1/active"
+    for bad in ("0", "two", "2/spin"):
+        with pytest.raises(ValueError):
+            Setting.parse(bad)
+
+
+def test_bench_threads_rejects_a_bad_setting_with_one_line(capsys):
+    assert load_script("bench_threads").main(["--settings", "default,2/spin"]) == 2
+    assert capsys.readouterr().err.startswith("error: setting '2/spin'")
+
+
+def test_the_thread_verdict_is_the_default_over_the_best_fixed_count():
+    times = {"default": [13.0, 12.0, 11.0], "1": [10.0, 10.0, 10.0], "2": [30.0, 9.0, 40.0],
+             "2/active": [5.0]}  # medians: default 12, 1 -> 10, 2 -> 30, 2/active -> 5
+    assert thread_bench.verdict(times) == (12.0 / 5.0, "2/active", 5.0)
+    del times["2/active"]
+    assert thread_bench.verdict(times) == (1.2, "1", 10.0)
+    text = thread_bench.table({"alone": times, "busy": {**times, "default": [31.0]}})
+    assert "alone: default / best fixed (1, 10.0 ms) = 1.20x (target <= 1.3x: met)" in text
+    assert "busy: default / best fixed (1, 10.0 ms) = 3.10x (target <= 1.3x: MISSED)" in text
+
+
+def test_the_startup_ratios_are_medians_of_paired_repeats():
+    m = {"import_s": [2.0, 4.0, 3.0],
+         "runs": [{"wall_s": 10.0, "train_s": 7.0, "outside_s": 3.0},  # 1.5x its import
+                  {"wall_s": 20.0, "train_s": 8.0, "outside_s": 12.0},  # 3.0x
+                  {"wall_s": 12.0, "train_s": 6.0, "outside_s": 6.0}],  # 2.0x
+         "sweep_s": [14.0, 20.0, 24.0]}  # 1.4x, 1.0x, 2.0x its run
+    lines = startup_check.report(m)
+    assert "outside training / import torch = 2.00x" in lines[2] and "met" in lines[2]
+    assert "sweep / one run = 1.40x" in lines[4] and "met" in lines[4]
+    m["sweep_s"] = [16.0, 40.0, 24.0]  # 1.6x, 2.0x, 2.0x
+    assert "2.00x" in startup_check.report(m)[4] and "MISSED" in startup_check.report(m)[4]
+
+
+def test_the_sweep_spec_is_two_models_by_the_seeds(tmp_path):
+    path = startup_check.digits_spec(8, ["task.budget.max_steps=50"], tmp_path / "s.yaml")
+    params = yaml.safe_load(path.read_text())["parameters"]
+    assert params["model"]["values"] == ["attention", "baseline"]
+    assert params["seed"]["values"] == list(range(8))
+    assert params["task"] == {"value": "digits"}
+    assert params["task.budget.max_steps"] == {"value": 50}
+
+
+def test_scale_on_paper_prices_a_run_from_the_bench_file(tmp_path, capsys):
+    scale = load_script("scale_on_paper")
+    modes = {"processes": {"runs": 10, "wall_s": 50.0, "train_clock_s": 10.0},
+             "workers": {"runs": 10, "wall_s": 20.0, "train_clock_s": 10.0},
+             "vectorised": {"runs": 10, "wall_s": 5.0, "train_clock_s": 4.0}}
+    bench = {"date": "d", "machine": "m", "load": {"start": "0"},
+             "throughput": {"spec": "s", "workers": 2, "modes": modes},
+             "tasks": {"digits": {"attention": {"suite_steps_per_s": 300.0},
+                                  "baseline": {"suite_steps_per_s": 600.0}}}}
+    # worker-s per run: processes 10, workers 4, vectorised 1; training 1 s per run
+    cost, overhead, vf, fresh = scale.per_run_seconds(bench)
+    assert (overhead, vf, fresh) == (4.0, 0.25, 6.0)
+    assert cost == {"digits": pytest.approx(600 / 300 * 4.0)}  # digits budget: 600 steps
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(
+        {"parameters": {"task": {"values": ["digits", "digits"]}}}))
+    assert scale.main(["--bench", str(tmp_path / "bench.json"), "--spec",
+                       str(tmp_path / "spec.yaml"), "--models", "1", "--seeds", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "one-thread core-seconds, workers backend: 160 " in out  # 2 tasks x 10 x 8 s

@@ -1,0 +1,43 @@
+"""``python -m project.train --help`` and config errors answer without importing torch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+HEAVY = ("torch", "lightning")
+
+
+def run_train(args: list[str]) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """``python -X importtime -m project.train *args`` and the top-level modules it imported
+    (from importtime's lines on stderr: ``import time: self | cumulative | name``)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "project.train", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    modules = {line.rsplit("|", 1)[1].strip().split(".")[0]
+               for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "hydra" in modules  # the parse works: Hydra is always imported
+    return proc, modules
+
+
+def test_help_imports_neither_torch_nor_lightning():
+    proc, modules = run_train(["--help"])
+    assert proc.returncode == 0 and "Powered by Hydra" in proc.stdout
+    assert not modules & set(HEAVY)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optimizer.lr=-1", "error: optimizer.lr=-1 must be > 0"),
+    ("task.budget.max_steps=abc", "error: task.budget.max_steps='abc' must be an integer"),
+    ("task.no_such_key=1", "Key 'no_such_key' is not in struct"),
+])
+def test_a_config_error_fails_before_torch_is_imported(override, message, tmp_path):
+    proc, modules = run_train(["task=digits", override, f"run_dir={tmp_path / 'run'}"])
+    assert proc.returncode != 0 and message in proc.stderr
+    assert not modules & set(HEAVY)
+    assert not (tmp_path / "run").exists()  # nothing written

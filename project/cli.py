@@ -8,7 +8,13 @@ from __future__ import annotations
 import os
 import sys
 
+from hydra.errors import InstantiationException
+
 USAGE_ERROR = 2  # wrong input: a config key, a value, a path, a damaged file
+# What a run raises for wrong input (a config key or value, a path, a damaged folder): the
+# command lines report these in one line (``user_error``).
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError,
+               InstantiationException)
 
 
 def error_line(error: BaseException | str) -> str:

@@ -14,7 +14,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from project.cli import USAGE_ERROR, error_line, user_error
+from project.cli import USAGE_ERROR, USER_ERRORS, error_line, user_error
+from project.training.config_check import check_config
 
 def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
     """One clear line on stderr and exit 2 (or ``status``). In a Hydra multirun the job
@@ -28,8 +29,6 @@ def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> dict | None:
-    from project.training.config_check import check_config
-
     try:  # a bad value fails here, before torch and Lightning are imported
         check_config(cfg)
     except USER_ERRORS as e:
@@ -40,7 +39,7 @@ def main(cfg: DictConfig) -> dict | None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from project.runs import folder as run_folder
-    from project.training.run import USER_ERRORS, train
+    from project.training.run import train
 
     try:
         summary = train(cfg)

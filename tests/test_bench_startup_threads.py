@@ -7,9 +7,10 @@ import json
 import pytest
 import yaml
 
-from project import startup_check, thread_bench
-from project.thread_bench import Setting
-from tests.conftest import load_script
+from project.benchmarks import scale_on_paper as scale
+from project.benchmarks import startup as startup_check
+from project.benchmarks import threads as thread_bench
+from project.benchmarks.threads import Setting
 
 
 def test_settings_parse_and_refuse_nonsense():
@@ -22,7 +23,7 @@ def test_settings_parse_and_refuse_nonsense():
 
 
 def test_bench_threads_rejects_a_bad_setting_with_one_line(capsys):
-    assert load_script("bench_threads").main(["--settings", "default,2/spin"]) == 2
+    assert thread_bench.main(["--settings", "default,2/spin"]) == 2
     assert capsys.readouterr().err.startswith("error: setting '2/spin'")
 
 
@@ -60,7 +61,6 @@ def test_the_sweep_spec_is_two_models_by_the_seeds(tmp_path):
 
 
 def test_scale_on_paper_prices_a_run_from_the_bench_file(tmp_path, capsys):
-    scale = load_script("scale_on_paper")
     modes = {"processes": {"runs": 10, "wall_s": 50.0, "train_clock_s": 10.0},
              "workers": {"runs": 10, "wall_s": 20.0, "train_clock_s": 10.0},
              "vectorised": {"runs": 10, "wall_s": 5.0, "train_clock_s": 4.0}}

@@ -11,6 +11,8 @@ is part of a run's identity and of the record its resume and staleness checks co
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 

@@ -31,7 +31,6 @@ from project.training.config_check import check_config
 from project.training.targets import resolve_target
 
 
-
 # -- locating -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LocatedRun:

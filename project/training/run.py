@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 
 import lightning as L
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
 from project.runs import folder as run_folder
@@ -23,10 +22,6 @@ from project.training.single import train_single
 from project.training.vectorize_rules import check_vectorizable
 from project.training.vectorized import Hook, member, train_members
 
-# What a run raises for wrong input (a config key or value, a path, a damaged folder): the
-# command lines report these in one line (``project.cli.user_error``).
-USER_ERRORS = (ValueError, FileNotFoundError, KeyError, PermissionError, OSError,
-               InstantiationException)
 # What stops one run of a group alone (its result), not the group.
 RUN_ERRORS = (run_folder.RunFolderInUse, ValueError, OSError)
 

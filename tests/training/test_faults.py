@@ -11,7 +11,7 @@ import torch
 
 from project.cli import error_line
 from project.runs.folder import read_curve
-from project.training.run import USER_ERRORS
+from project.cli import USER_ERRORS
 from project.training.run import train
 from tests.conftest import ROOT, compose_train
 

@@ -102,7 +102,7 @@ class _Output:
 
 def _outcome(error: BaseException | None, interrupted: bool = False) -> dict:
     from project.cli import error_line
-    from project.training.run import USER_ERRORS
+    from project.cli import USER_ERRORS
 
     if error is None:
         return {"status": "interrupted" if interrupted else "ok", "error": ""}

@@ -14,6 +14,7 @@ that the machine's load drifts over all of them alike; medians are reported.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -22,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from project.benchmarks.environment import ROOT
+from project.cli import user_error
+
 IMPORT_TARGET, SWEEP_TARGET = 2.0, 1.5
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
 
@@ -122,3 +125,27 @@ def report(m: dict[str, list]) -> list[str]:
                   f"sweep / one run = {sratio:.2f}x (median of per-repeat ratios; target <= "
                   f"{SWEEP_TARGET}x: {'met' if sratio <= SWEEP_TARGET else 'MISSED'})"]
     return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--sweep", action="store_true", help="also the 16-run sweep / one run ratio")
+    p.add_argument("--seeds", type=int, default=8, help="seeds per model in the sweep")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    p.add_argument("--workers", type=int, default=cpus, help="sweep workers (default: CPUs)")
+    p.add_argument("overrides", nargs="*", help="config overrides for every run (shrink only "
+                                                "to test this script)")
+    args = p.parse_args(argv)
+    if args.repeats < 1 or args.seeds < 1 or args.workers < 1:
+        return user_error("--repeats, --seeds and --workers must be >= 1")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at start: {load}; {cpus} CPUs available; {args.repeats} interleaved "
+          f"repeats (median [each])", flush=True)
+    try:
+        m = measure(args.repeats, args.sweep, args.seeds, args.workers, args.overrides)
+    except RuntimeError as e:
+        return user_error(e)
+    print("\n".join(report(m)))
+    print(f"load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0

@@ -12,6 +12,7 @@ the best fixed count in each condition (target <= 1.3x).
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -19,9 +20,10 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from project.benchmarks.environment import ROOT
+from project.cli import user_error
+
 TARGET = 1.3
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "SUITE_THREADS")
 
@@ -132,3 +134,28 @@ def table(results: dict[str, dict[str, list[float]]]) -> str:
             rows.append(f"\n{condition}: default / best fixed ({best}, {ms:.1f} ms) = "
                         f"{ratio:.2f}x (target <= {TARGET}x: {met})")
     return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=3)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    p.add_argument("--settings", default=",".join(["default", *map(str, range(1, cpus + 1))]),
+                   help="comma-separated: default, N, N/active, N/passive (default: default "
+                        "and 1..CPUs available to this process)")
+    p.add_argument("--task", default="sst2")
+    args = p.parse_args(argv)
+    try:
+        settings = [Setting.parse(s) for s in args.settings.split(",")]
+        if args.steps < 1 or args.repeats < 1:
+            raise ValueError("--steps and --repeats must be >= 1")
+    except ValueError as e:
+        return user_error(e)
+    print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+          f"{cpus} CPUs available; task={args.task} model=attention, {args.steps} steps, "
+          f"{args.repeats} interleaved repeats (median [repeats])", flush=True)
+    results = bench(settings, args.steps, args.repeats, [f"task={args.task}", "model=attention"])
+    print(table(results))
+    print(f"load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0

@@ -1,0 +1,107 @@
+"""A 10,000-run study sized from measured per-run costs: ``python scripts/scale_on_paper.py``.
+
+Reads docs/bench.json (``scripts/bench.py``: one-thread suite steps/s per task and model, and
+the evidence-throughput sweep's wall time per mode) and each task's step budget from
+conf/task/, and prints core-seconds, jobs and wall time for 8 tasks x 6 models x 200 seeds
+on a 2-core laptop, a 100-job SLURM allocation of CPUs, and the GPU machines (unmeasured).
+Every assumption is printed beside the figure it makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import yaml
+
+from project.benchmarks.environment import ROOT
+from project.cli import user_error
+
+
+def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]:
+    """(one-thread worker-seconds per run by task, the workers backend's wall/training
+    factor, the vectorised/workers cost factor, the seconds a fresh process per run adds),
+    from the bench file."""
+    modes = bench["throughput"]["modes"]
+    w = modes["workers"]
+    workers = bench["throughput"]["workers"]
+    worker_s = {m: modes[m]["wall_s"] * workers / modes[m]["runs"] for m in modes}
+    overhead = worker_s["workers"] / (w["train_clock_s"] / w["runs"])
+    vector_factor = worker_s["vectorised"] / worker_s["workers"]
+    cost = {}
+    for task, rows in bench["tasks"].items():
+        budget = yaml.safe_load((ROOT / "conf/task" / f"{task}.yaml").read_text())["budget"]
+        slowest = min(rows[m]["suite_steps_per_s"] for m in ("attention", "baseline"))
+        cost[task] = budget["max_steps"] / slowest * overhead
+    return cost, overhead, vector_factor, worker_s["processes"] - worker_s["workers"]
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def hours(s: float) -> str:
+    return f"{s / 3600:.1f} h" if s < 3 * 86400 else f"{s / 86400:.1f} days"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bench", type=Path, default=ROOT / "docs/bench.json")
+    p.add_argument("--spec", type=Path, default=ROOT / "conf/sweep/paper.yaml",
+                   help="the study's tasks: this spec's (default: the paper table's 8)")
+    p.add_argument("--models", type=int, default=6)
+    p.add_argument("--seeds", type=int, default=200)
+    p.add_argument("--k", type=int, default=64, help="seeds per vectorised group on a GPU")
+    args = p.parse_args(argv)
+    try:
+        bench = json.loads(args.bench.read_text())
+        cost, overhead, vf, fresh = per_run_seconds(bench)
+        tasks = yaml.safe_load(args.spec.read_text())["parameters"]["task"]["values"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return user_error(f"{shown(args.bench)} or {shown(args.spec)}: {e!r}")
+    measured = sorted(cost, key=cost.get)
+    unmeasured = [t for t in tasks if t not in cost]
+    print(f"source: {shown(args.bench)} ({bench['date']}, {bench['machine']}, load "
+          f"{bench['load']['start']})")
+    print(f"workers backend: wall / training clock per run = {overhead:.2f} "
+          f"(evidence sweep, {bench['throughput']['spec']})")
+    print(f"vectorised K=16 / workers, worker-seconds per run = {vf:.2f} (same sweep)")
+    print(f"a fresh process per run (SLURM array task, wandb agent) adds {fresh:.1f} s per run "
+          f"(processes - workers, worker-seconds per run, same sweep)")
+    print("\n| task | budget steps | s per run, one thread (workers backend) |\n|---|---:|---:|")
+    for t in measured:
+        steps = yaml.safe_load((ROOT / "conf/task" / f"{t}.yaml").read_text())["budget"]
+        print(f"| {t} | {steps['max_steps']} | {cost[t]:.1f} |")
+    per_model_seed = args.models * args.seeds
+    runs = len(tasks) * per_model_seed
+    total = sum(cost.get(t, cost[measured[-1]]) for t in tasks) * per_model_seed
+    print(f"\nruns: {len(tasks)} tasks ({', '.join(tasks)}; {shown(args.spec)}) x "
+          f"{args.models} models x {args.seeds} seeds = {runs}")
+    print(f"assumed: every model costs as much as the slower of attention and baseline"
+          + (f"; {', '.join(unmeasured)} (not in the bench) as much as the dearest measured "
+             f"task ({measured[-1]})" if unmeasured else ""))
+    dear = [t for t in tasks if cost.get(t, cost[measured[-1]]) == cost[measured[-1]]]
+    share = len(dear) * cost[measured[-1]] * per_model_seed / total
+    print(f"share of the core-seconds in {', '.join(dear)}: {share:.0%}")
+    print(f"one-thread core-seconds, workers backend: {total:,.0f} ({hours(total)}); "
+          f"vectorised seeds: {total * vf:,.0f} ({hours(total * vf)})")
+    laptop = 2
+    print(f"\nlaptop ({laptop} cores, `python -m project.sweep SPEC --workers {laptop}`): "
+          f"{hours(total / laptop)} with workers, {hours(total * vf / laptop)} with "
+          f"--vectorize-seeds 16 (assumes runs/min scale with workers, measured 2.03x at 2)")
+    groups = len(tasks) * args.models * math.ceil(args.seeds / args.k)
+    slots = 400  # 100 nodes' worth of the slurm.yaml job (4 CPUs), one CPU per run
+    print(f"SLURM CPU jobs, {slots} one-CPU runs at once (`hydra.launcher.cpus_per_task=1 "
+          f"hydra.launcher.array_parallelism={slots}`): {runs} array tasks, one run each, "
+          f"{hours((total + runs * fresh) / slots)} (each run's fresh process included; the "
+          f"same scaling assumption); as persistent workers or groups of 16 seeds "
+          f"({len(tasks) * args.models * math.ceil(args.seeds / 16)} jobs) "
+          f"{hours(total / slots)} / {hours(total * vf / slots)}")
+    print(f"GPU (8-GPU machine, 100-GPU cluster): {groups} groups of K = {args.k} seeds; wall "
+          f"time = groups x one group's time / GPUs, and one group's time is UNMEASURED (no "
+          f"GPU lent: scripts/bench_gpu.py has not run)")
+    return 0

@@ -33,8 +33,18 @@ def data_files(data: Any) -> dict[str, Path]:
     try:
         source = resolve_source(str(get("name", "data")), files, path, subdir)
     except (FileNotFoundError, OSError):
-        return {}
-    return dict(source.files or {})
+        source = None
+    if source is not None and source.files:
+        return dict(source.files)
+    if path and (folder := Path(str(path)).expanduser()).is_dir():
+        return folder_files(folder)  # a folder read file by file (task=custom_audio)
+    return {}
+
+
+def folder_files(folder: Path) -> dict[str, Path]:
+    """Every file under ``folder`` (hidden ones aside), by its path relative to it."""
+    return {str(f.relative_to(folder)): f for f in sorted(folder.rglob("*"))
+            if f.is_file() and not any(p.startswith(".") for p in f.relative_to(folder).parts)}
 
 
 def data_fingerprint(cfg: Any) -> str | None:
@@ -52,5 +62,7 @@ def data_change(saved: str | None, now: str | None, cfg: Any) -> str | None:
     without one, written before fingerprints existed, is not compared)."""
     if saved is None or saved == now:
         return None
-    where = ", ".join(str(p) for p in data_files(cfg.task.data).values()) or "its data files"
+    files = list(data_files(cfg.task.data).values())
+    where = (", ".join(map(str, files)) if len(files) <= 3 else
+             f"{len(files)} files under {cfg.task.data.path}") if files else "its data files"
     return f"data: its files changed since ({where}; fingerprint {saved} -> {now})"

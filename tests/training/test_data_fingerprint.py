@@ -94,3 +94,22 @@ def test_an_unfinished_run_whose_data_changed_is_refused_in_one_line(data, tmp_p
     assert "resume=never" in message
     write_reviews(data)  # the data as it was: the run resumes
     assert train(config(data, run_dir))["steps_trained"] == 6
+
+
+def test_a_folder_of_recordings_is_fingerprinted_file_by_file(tmp_path):
+    """task=custom_audio reads DIR/<label>/*.wav: editing one recording changes the run's
+    fingerprint, as editing a table file does."""
+    from tests.data.test_data_audio import write_wav
+
+    rng = np.random.default_rng(0)
+    for label in ("yes", "no"):
+        (tmp_path / "words" / label).mkdir(parents=True)
+        for k in range(3):
+            write_wav(tmp_path / "words" / label / f"{k}.wav",
+                      (rng.normal(size=800) * 3000).astype(np.int16))
+    cfg = lambda: compose_train(["task=custom_audio", f"task.data.path={tmp_path / 'words'}"],
+                                tmp_path / "run")
+    before = identity_of(cfg()).data_fingerprint
+    assert before is not None
+    write_wav(tmp_path / "words" / "no" / "1.wav", np.zeros(800, np.int16))
+    assert identity_of(cfg()).data_fingerprint not in (before, None)

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from rich.console import Console
 
 from project.runs import folder as run_folder
+from project.runs.identity import MEASURED_SECTIONS
 from project.sweeps.backend import SweepBackend, plan_runs
 from project.sweeps.orchestrate import run_sweep
 from project.sweeps.spec import parse_spec
@@ -39,7 +40,7 @@ def finish(p, extra: dict, config=None) -> None:
     """``p``'s folder as a finished run: its config (``config`` or its own) and a summary."""
     p.run_dir.mkdir(parents=True, exist_ok=True)
     cfg = config if config is not None else p.run.config
-    sections = {k: cfg[k] for k in ("task", "model", "optimizer", "scheduler")}
+    sections = {k: cfg[k] for k in MEASURED_SECTIONS}
     OmegaConf.save(OmegaConf.create(sections), run_folder.config_path(p.run_dir), resolve=True)
     summary = {"task": p.run.task, "model": p.run.model, "seed": p.run.seed, **extra}
     run_folder.summary_path(p.run_dir).write_text(json.dumps(summary))

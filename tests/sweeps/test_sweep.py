@@ -286,11 +286,12 @@ def test_finished_run_made_with_an_edited_config_is_stale(tmp_path):
     from omegaconf import OmegaConf
 
     from project.runs import folder as run_folder
+    from project.runs.identity import MEASURED_SECTIONS
 
     run = check(spec_dict())[0]
     run_dir = tmp_path / run.identity.folder()
     run_dir.mkdir(parents=True)
-    sections = {k: run.config[k] for k in ("task", "model", "optimizer", "scheduler")}
+    sections = {k: run.config[k] for k in MEASURED_SECTIONS}
     OmegaConf.save(OmegaConf.create(sections), run_dir / "config.yaml", resolve=True)
     (run_dir / "summary.json").write_text("{}")
     assert not run_folder.is_stale(run.config, run_dir)

@@ -32,7 +32,7 @@ def data_files(data: Any) -> dict[str, Path]:
     files = dict(get("files") or {"train": "train.csv"})
     try:
         source = resolve_source(str(get("name", "data")), files, path, subdir)
-    except (FileNotFoundError, OSError):
+    except (FileNotFoundError, OSError, TypeError, ValueError):  # loading names the problem
         source = None
     if source is not None and source.files:
         return dict(source.files)

@@ -9,6 +9,7 @@ from project.stats.per_run import best_value, meets, progress_auc, run_steps_to_
 
 SUMMARY_FIELDS = (
     "task", "model", "seed", "setting", "variant", "setting_overrides", "variant_overrides",
+    "data_fingerprint",
     "params", "val_metric", "direction", "target", "target_rule", "target_met_at_start",
     "budget_steps", "steps_trained", "steps_to_target", "time_to_target", "reached", "auc",
     "best_val", "final_val", "test_at_best", "test_metrics", "diverged", "step_time_ms",

@@ -5,9 +5,10 @@
 Every candidate of ``conf/selection/candidates.yaml`` runs for each compared model and pilot
 seed through the sweep backend (``runs/selection/<task>/<candidate>/<run folder>``; finished
 runs are not rerun). The choice is the candidate with the highest mean, over the models, of
-the median best validation value (for ``direction: min``, the lowest); ties go to the
-candidate listed first (today's config). Only validation
-figures are read: the test split of these runs is never looked at. Prints a Markdown table.
+the median best validation value (for ``direction: min``, the lowest); ties (equal to 4
+decimals) go to the smaller network (fewer parameters), then to the candidate listed first.
+Only validation figures are read: the test split of these runs is never looked at. Prints a
+Markdown table.
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ def best_vals(planned, model: str) -> list[float]:
             if p.run.identity.model == model]
 
 
+def parameters(planned) -> int:
+    """The candidate's network size: the sum over its compared models of their parameters."""
+    return sum({p.run.identity.model: run_folder.read_summary(p.run_dir)["params"]
+                for p in planned}.values())
+
+
+def choose(scores: dict[str, tuple[float, int]]) -> str:
+    """The candidate with the highest score (rounded to 4 decimals), ties to the fewest
+    parameters, then to the first listed; ``scores``: name -> (score, parameters)."""
+    names = list(scores)
+    return min(names, key=lambda n: (-round(scores[n][0], 4), scores[n][1], names.index(n)))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="+", default=None, help="default: every task in the file")
@@ -62,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     workers, threads = plan_threads(args.workers, None, cpu_count())
     lines = [f"| task | candidate | overrides | median best validation value per model "
              f"({', '.join(conf['models'])}; seeds {', '.join(map(str, conf['seeds']))}) "
-             "| mean | chosen |", "|---|---|---|---|---|---|"]
+             "| mean | parameters | chosen |", "|---|---|---|---|---|---|---|"]
     plans = {}
     for task in tasks:
         if task not in conf["tasks"]:
@@ -88,12 +102,13 @@ def main(argv: list[str] | None = None) -> int:
             direction = run_folder.read_summary(planned[0].run_dir)["direction"]
             medians = [statistics.median(best_vals(planned, m)) for m in conf["models"]]
             sign = 1 if direction == "max" else -1
-            scores[name] = (sign * statistics.mean(medians), medians, overrides)
-        chosen = max(scores, key=lambda n: scores[n][0])
-        for name, (score, medians, overrides) in scores.items():
+            scores[name] = (sign * statistics.mean(medians), medians, overrides,
+                            parameters(planned))
+        chosen = choose({n: (s[0], s[3]) for n, s in scores.items()})
+        for name, (score, medians, overrides, size) in scores.items():
             lines.append(f"| {task} | {name} | {' '.join(overrides) or '(config as is)'} | "
                          f"{' / '.join(f'{m:.4f}' for m in medians)} | {abs(score):.4f} | "
-                         f"{'**yes**' if name == chosen else ''} |")
+                         f"{size:,} | {'**yes**' if name == chosen else ''} |")
     text = "\n".join(lines)
     print(text)
     print(f"selection wall time {time.perf_counter() - started:.0f} s")

@@ -1,27 +1,30 @@
-"""Fair tuning: each model at its own best learning rate (the command:
-``python -m project.select_lr RUNS --out DIR``).
+"""Each model at its own learning rate, chosen on validation with pilot seeds (the command:
+``python -m project.select_lr RUNS --out DIR``), before any table run.
 
-For every (task, model, other settings) of a learning-rate sweep (``conf/sweep/lr_tuning.yaml``)
-the rate whose runs reached the target most often, then with the lowest Kaplan-Meier median
-``steps_to_target`` (then the most progress toward the target, median ``auc``), is kept. Its runs are copied to ``DIR`` (summary,
-curve and config; no checkpoints) with the rate removed from their setting, so
-``python -m project.report DIR`` compares each variant at its best rate with the control at
-its own. Selecting and comparing on the same seeds favours no variant but is optimistic for all:
-say so when quoting the numbers.
+For every (task, other settings, model) of a learning-rate sweep (``conf/sweep/lr_tuning.yaml``:
+pilot seeds 0-4) each rate's runs are scored by ``curve_mean``, the area under the validation
+curve over the budget divided by the budget: how good the model was, on average, over its
+training. It needs no target (targets are derived afterwards, from the tuned control).
+The rate with the best median over the seeds is chosen; ties (equal to 4 significant digits)
+go to the larger rate. ``rate_evidence`` is every rate's record, committed beside the chosen
+rates (``task.model_lr`` in ``conf/task/*.yaml``).
+
+``rate_results`` / ``pick_best`` are Raffel & Ellis' own rule (most runs solved, then the
+lowest median steps to target), used by their Table 1 (``project.analysis.raffel_table``).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from pathlib import Path
 
 import pandas as pd
 
 from project.stats.censoring import km_median
+from project.stats.per_run import curve_mean
 from project.runs import folder as run_folder
-from project.analysis.variants import identity_fields
 
-RATE_OVERRIDE = re.compile(r"^(optimizer\.lr|task\.lr)=")
+RATE_OVERRIDE = re.compile(r"^~?(optimizer\.lr|task\.lr|task\.model_lr)(\.|=|$)")
 
 
 def strip_rate(overrides: tuple[str, ...]) -> tuple[str, ...]:
@@ -57,26 +60,40 @@ def pick_best(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return order.groupby(by, sort=True).head(1).reset_index(drop=True)
 
 
-def tuned_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs at each (setting without rate, variant)'s best rate, with ``setting_cell``."""
-    runs = runs.assign(setting_cell=[(t, strip_rate(s), m, v) for t, s, m, v in zip(
-        runs["task"], runs["setting_overrides"], runs["model"], runs["variant_overrides"])])
-    best = pick_best(rate_results(runs, ["setting_cell"]), ["setting_cell"])
-    keep = runs.merge(best[["setting_cell", "lr"]], left_on=["setting_cell", "hparams.lr"],
-                      right_on=["setting_cell", "lr"])
-    return keep.drop(columns="lr")
+def rate_evidence(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, setting without rate, model, variant, lr): the seeds, each seed's
+    ``curve_mean`` of its validation curve, their median, and ``chosen`` (the rule above)."""
+    rows = []
+    for run in runs.to_dict("records"):
+        curve = run_folder.read_curve(run["run_dir"])
+        rows.append({"task": run["task"], "setting": " ".join(strip_rate(run["setting_overrides"])),
+                     "model": run["model"], "variant": " ".join(run["variant_overrides"]),
+                     "lr": float(run["hparams.lr"]), "seed": int(run["seed"]),
+                     "direction": run["direction"],
+                     "curve_mean": curve_mean([int(r["step"]) for r in curve],
+                                              [r.get(run["val_metric"]) for r in curve],
+                                              run["direction"], int(run["budget_steps"]))})
+    per_run = pd.DataFrame(rows)
+    by = ["task", "setting", "model", "variant", "lr"]
+    out = (per_run.groupby(by, sort=True)
+           .agg(direction=("direction", "first"),
+                seeds=("seed", lambda v: " ".join(map(str, v))),
+                curve_means=("curve_mean", lambda v: " ".join(f"{x:.4g}" for x in v)),
+                median=("curve_mean", "median"))
+           .reset_index())
+    sign = out["direction"].map({"max": -1.0, "min": 1.0})
+    out["_key"] = [float(f"{x:.4g}") * s if math.isfinite(x) else math.inf
+                   for x, s in zip(out["median"], sign)]
+    order = out.sort_values([*by[:4], "_key", "lr"], ascending=[True] * 4 + [True, False],
+                            kind="stable")
+    best = order.groupby(by[:4], sort=False).head(1).index
+    out["chosen"] = out.index.isin(best)
+    return out.drop(columns="_key")
 
 
-def write_tuned(runs: pd.DataFrame, out: Path) -> int:
-    """Copy the chosen runs to ``out/<task>/<model>/seed<seed>/<n>``; returns how many."""
-    for i, run in enumerate(runs.itertuples(index=False)):
-        src = Path(run.run_dir)
-        dst = out / run.task / run.model / f"seed{run.seed}" / f"tuned{i}"
-        dst.mkdir(parents=True, exist_ok=True)
-        summary = identity_fields(run_folder.read_summary(src))
-        summary["setting_overrides"] = list(run.setting_cell[1])
-        summary.pop("cell", None)
-        summary["hparams"] = {**summary.get("hparams", {}), "tuned_from": str(src)}
-        run_folder.copy_record(src, dst)
-        run_folder.write_summary(dst, summary)
-    return len(runs)
+def chosen_rates(evidence: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """``{task: {model: lr}}`` from ``rate_evidence`` (the default setting and variant)."""
+    chosen = evidence[evidence["chosen"] & (evidence["setting"] == "") &
+                      (evidence["variant"] == "")]
+    return {task: {m: float(lr) for m, lr in zip(g["model"], g["lr"])}
+            for task, g in chosen.groupby("task", sort=True)}

@@ -70,3 +70,21 @@ def best_value(values: Sequence[float], direction: str) -> float | None:
     if not finite:
         return None
     return max(finite) if direction == "max" else min(finite)
+
+
+def curve_mean(steps: Sequence[int], values: Sequence[float], direction: str,
+               budget: int) -> float:
+    """The area under a validation curve over [0, budget] divided by the budget (trapezoids on
+    the evaluation grid): the run's mean validation value over training. It needs no target.
+    A curve that stops early is carried at its last value; a non-finite value anywhere (a
+    diverged run) makes it the worst possible (-inf for ``direction: max``, +inf for min)."""
+    worst = -math.inf if direction == "max" else math.inf
+    if len(steps) == 0 or any(v is None or not math.isfinite(v) for v in values):
+        return worst
+    xs, ys = [float(s) for s in steps], [float(v) for v in values]
+    if xs[-1] < budget:
+        xs, ys = xs + [float(budget)], ys + [ys[-1]]
+    if xs[-1] <= xs[0]:
+        return ys[0]
+    area = sum((xs[i + 1] - xs[i]) * (ys[i + 1] + ys[i]) / 2 for i in range(len(xs) - 1))
+    return area / (xs[-1] - xs[0])

@@ -258,30 +258,6 @@ def test_results_section_replaces_only_its_own_section():
     assert replace_section(doc, "## Raffel", "r").endswith("keep too\n\n## Raffel\n\nr\n")
 
 
-def test_best_lr_keeps_each_models_best_rate_and_pairs_them(tmp_path):
-    from project.select_lr import main as best_lr_main
-
-    def write(model, lr, seed, steps, reached):
-        d = tmp_path / "sweep" / model / f"lr{lr}" / f"seed{seed}"
-        d.mkdir(parents=True)
-        (d / "summary.json").write_text(json.dumps({
-            "task": "adding", "model": model, "seed": seed, "steps_to_target": steps,
-            "cell": f"adding,{model},optimizer.lr={lr},task.seq_len=50", "reached": reached,
-            "budget_steps": 1000, "hparams": {"lr": lr, "seq_len": 50}}))
-
-    for seed in (0, 1):
-        write("attention", 0.01, seed, 200, True)
-        write("attention", 0.001, seed, 1000, False)
-        write("baseline", 0.01, seed, 1000, False)
-        write("baseline", 0.001, seed, 600 + seed, True)
-    assert best_lr_main([str(tmp_path / "sweep"), "--out", str(tmp_path / "tuned")]) == 0
-    tuned = load_local_runs(tmp_path / "tuned")
-    assert len(tuned) == 4
-    assert set(tuned["setting_overrides"]) == {("task.seq_len=50",)}
-    lrs = tuned.groupby("model")["hparams.lr"].unique()
-    assert list(lrs["attention"]) == [0.01] and list(lrs["baseline"]) == [0.001]
-
-
 def test_finished_run_made_with_an_edited_config_is_stale(tmp_path):
     from omegaconf import OmegaConf
 

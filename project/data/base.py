@@ -35,6 +35,9 @@ class DataSpec:
     extra: dict = field(default_factory=dict)  # task-specific reference figures
 
 
+TRAIN_SAMPLE_SEED = 0  # which training examples ``train_sample_dataloader`` evaluates
+
+
 class SlicedTensors(Dataset):
     """A dict of equally long tensors, indexed by a whole tensor of indices at once."""
 
@@ -159,6 +162,22 @@ class TensorDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader("val")
+
+    def train_sample_dataloader(self) -> DataLoader | None:
+        """A fixed random sample of the training split, as large as the test split (or the
+        whole split when smaller), in evaluation batches: a model's training metric for the
+        train-minus-test gap at the cost of one test pass. None when the data has no fixed
+        training split (generated afresh for every batch, as the adding problem)."""
+        self.setup()
+        if "train" not in self.splits:
+            return None
+        train = self.splits["train"]
+        n = len(next(iter(train.values())))
+        size = min(n, len(next(iter(self.splits["test"].values()))))
+        sample = torch.randperm(n, generator=torch.Generator().manual_seed(TRAIN_SAMPLE_SEED))
+        data = SlicedTensors({k: v[sample[:size].sort().values] for k, v in train.items()})
+        return DataLoader(data, sampler=torch.arange(size).split(self.eval_batch_size),
+                          batch_size=None)
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")

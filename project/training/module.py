@@ -105,6 +105,27 @@ class PoolingTaskModule(L.LightningModule):
         metrics.update(prediction(out, y), y)
         self.log_dict(metrics, on_step=False, on_epoch=True)
 
+    @torch.no_grad()
+    def evaluate(self, loader, prefix: str) -> dict[str, float]:
+        """The loss (batch-size weighted mean) and task metrics of the network's current
+        weights on ``loader``, named ``{prefix}loss``, ``{prefix}acc``...: a plain pass in
+        eval mode, outside Lightning's loops (nothing is logged or restored)."""
+        metrics = self.test_metrics.clone(prefix=prefix)
+        metrics.reset()
+        was_training, total, count = self.training, 0.0, 0
+        self.eval()
+        try:
+            for batch in loader:
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                out, y = self(batch), batch["y"]
+                total += float(self._loss(out, y)) * len(y)
+                count += len(y)
+                metrics.update(prediction(out, y), y)
+        finally:
+            self.train(was_training)
+        values = {name: float(v) for name, v in metrics.compute().items()}
+        return {f"{prefix}loss": total / count, **values}
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._eval_step(batch, self.val_metrics, "val")
 

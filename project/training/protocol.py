@@ -133,7 +133,8 @@ def peak_memory_mb(device: torch.device) -> float:
 def write_summary(run: LocatedRun, rows: list[dict[str, float]], *, params: int,
                   target: float, target_rule: str, steps_trained: int, diverged: bool,
                   test_metrics: dict[str, float] | None, train_time_s: float,
-                  batch_size: int, device: torch.device) -> dict:
+                  batch_size: int, device: torch.device,
+                  budget_metrics: dict[str, float] | None = None) -> dict:
     """The run's summary (``project.runs.summary``) from its curve and outcome, written into
     its folder atomically and last; returned."""
     cfg = run.cfg
@@ -141,8 +142,8 @@ def write_summary(run: LocatedRun, rows: list[dict[str, float]], *, params: int,
         rows, identity=run.identity, params=params, val_metric=cfg.task.val_metric,
         direction=cfg.task.direction, target=target, target_rule=target_rule,
         budget=int(cfg.trainer.max_steps), steps_trained=steps_trained, diverged=diverged,
-        test_metrics=test_metrics, train_time_s=train_time_s, batch_size=batch_size,
-        peak_mem_mb=peak_memory_mb(device),
+        test_metrics=test_metrics, budget_metrics=budget_metrics, train_time_s=train_time_s,
+        batch_size=batch_size, peak_mem_mb=peak_memory_mb(device),
         hparams={"lr": float(cfg.optimizer.lr), "batch_size": batch_size,
                  "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")})
     run_folder.write_summary(run.run_dir, summary)

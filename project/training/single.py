@@ -131,7 +131,11 @@ def fit_and_summarize(run: LocatedRun, datamodule, network, module, tracker, log
     # (the tracker's clock included) from that checkpoint
     train_time, steps_trained = tracker.train_time, int(trainer.global_step)
 
-    test_metrics = None
+    test_metrics, budget_metrics = None, None
+    if ckpt.best_model_path and not module.diverged:  # the weights training ended with
+        budget_metrics = module.evaluate(datamodule.test_dataloader(), "test/")
+        if (sample := datamodule.train_sample_dataloader()) is not None:
+            budget_metrics.update(module.evaluate(sample, "train/"))
     if ckpt.best_model_path and not module.diverged:
         result = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt.best_model_path,
                               verbose=False, weights_only=True)
@@ -140,6 +144,6 @@ def fit_and_summarize(run: LocatedRun, datamodule, network, module, tracker, log
         run, tracker.rows, params=sum(p.numel() for p in network.parameters()),
         target=tracker.target, target_rule=target_rule, steps_trained=steps_trained,
         diverged=module.diverged, test_metrics=test_metrics, train_time_s=train_time,
-        batch_size=datamodule.batch_size, device=module.device)
+        batch_size=datamodule.batch_size, device=module.device, budget_metrics=budget_metrics)
 
 

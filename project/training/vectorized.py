@@ -484,11 +484,15 @@ class VectorizedGroup:
                         slot[key][k] = v
 
     # -- evaluation -----------------------------------------------------------------------
-    def _evaluate(self, split: str, ks: list[int], params: dict | None = None) -> dict[int, dict]:
+    def _evaluate(self, split: str, ks: list[int], params: dict | None = None,
+                  loader=None) -> dict[int, dict]:
         """Per member k in ``ks``: ``{split}/loss`` (the batch-size weighted mean, as
-        Lightning's epoch logging) and the task metrics on ``split``."""
-        loader = (self.datamodule.val_dataloader() if split == "val"
-                  else self.datamodule.test_dataloader())
+        Lightning's epoch logging) and the task metrics, ``{split}/acc``..., on ``split``
+        (``loader`` when given: ``train``, a fixed training sample, is measured by the test
+        metrics under its own name)."""
+        if loader is None:
+            loader = (self.datamodule.val_dataloader() if split == "val"
+                      else self.datamodule.test_dataloader())
         attr = "val_metrics" if split == "val" else "test_metrics"
         for k in ks:
             getattr(self.members[k], attr).reset()
@@ -511,7 +515,8 @@ class VectorizedGroup:
         result = {}
         for k in ks:
             values = {f"{split}/loss": float(loss_sum[k] / count)}
-            values.update({name: float(v) for name, v in getattr(self.members[k], attr).compute().items()})
+            values.update({f"{split}/{name.split('/', 1)[1]}": float(v)
+                           for name, v in getattr(self.members[k], attr).compute().items()})
             result[k] = values
         return result
 
@@ -574,6 +579,13 @@ class VectorizedGroup:
             m.steps_trained = self.step
             m.train_time = m.time_offset + self.elapsed
         tested = [k for k in ks if self.members[k].best_step is not None and not diverged]
+        at_budget = {k: {} for k in tested}  # the weights training ended with (as single runs)
+        if tested:
+            for k, values in self._evaluate("test", tested).items():
+                at_budget[k].update(values)
+            if (sample := self.datamodule.train_sample_dataloader()) is not None:
+                for k, values in self._evaluate("train", tested, loader=sample).items():
+                    at_budget[k].update(values)
         tests = self._evaluate("test", tested, params=self.best) if tested else {}
         for k in ks:
             m = self.members[k]
@@ -581,7 +593,8 @@ class VectorizedGroup:
                 m.run, m.tracker.rows, params=self.params_count, target=self.target,
                 target_rule=self.target_rule, steps_trained=m.steps_trained,
                 diverged=m.diverged, test_metrics=tests.get(k), train_time_s=m.train_time,
-                batch_size=self.datamodule.batch_size, device=self.device)
+                batch_size=self.datamodule.batch_size, device=self.device,
+                budget_metrics=at_budget.get(k))
 
     # -- training -------------------------------------------------------------------------
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, list]:

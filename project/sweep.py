@@ -19,7 +19,7 @@ from rich.console import Console
 
 from project.runs import folder as run_folder
 from project.cli import user_error
-from project.sweeps.backend import plan_runs
+from project.sweeps.backend import AUTO_GROUP_LIMIT, plan_runs
 from project.sweeps.backends.processes import (ProcessBackend, command_for, cpu_count,
                                                plan_threads)
 from project.sweeps.backends.workers import WorkerBackend, WorkersCannotStart
@@ -34,9 +34,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backend", choices=("workers", "processes"), default="workers",
                    help="workers (default): persistent processes that import once and train "
                         "runs in-process; processes: one python -m project.train per run")
-    p.add_argument("--vectorize-seeds", type=int, default=1, metavar="K",
+    p.add_argument("--vectorize-seeds", type=vectorize_count, default=None, metavar="K",
                    help="workers backend: train runs that differ only by seed as one stacked "
-                        "model, K at a time (each still in its own run folder; default 1: off)")
+                        "model, each still in its own run folder: K at a time (1: off; "
+                        "default auto: every setting's seeds, at most "
+                        f"{AUTO_GROUP_LIMIT} a group, split so that every worker has one)")
     p.add_argument("--max-worker-rss-mb", type=float, default=None, metavar="MB",
                    help="workers backend: replace a worker whose resident memory grows past MB "
                         "(its run checkpoints and resumes in a fresh worker)")
@@ -58,6 +60,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def vectorize_count(text: str) -> int | None:
+    """``--vectorize-seeds``: an integer K, or ``auto`` (None: the backend sizes groups)."""
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or auto") from None
+
+
 def apply_sets(raw: dict, sets: list[str]) -> dict:
     """``--set key=a,b`` replaces (or adds) ``parameters.key`` with ``values: [a, b]``."""
     import yaml
@@ -74,6 +86,8 @@ def apply_sets(raw: dict, sets: list[str]) -> dict:
 
 def check_vectorize(args: argparse.Namespace, planned) -> None:
     """``--vectorize-seeds K``: K >= 1, the workers backend, and runs it can stack."""
+    if args.vectorize_seeds is None:  # auto: what cannot be stacked trains alone
+        return
     if args.vectorize_seeds < 1:
         raise ValueError(f"--vectorize-seeds {args.vectorize_seeds} must be >= 1")
     if args.vectorize_seeds > 1:

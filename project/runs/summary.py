@@ -14,7 +14,7 @@ SUMMARY_FIELDS = (
     "budget_steps", "steps_trained", "steps_to_target", "time_to_target", "reached", "auc",
     "best_val", "final_val", "test_at_best", "test_metrics", "test_at_budget",
     "train_at_budget", "metrics_at_budget", "diverged", "step_time_ms",
-    "samples_per_s", "train_time_s", "peak_mem_mb", "hparams",
+    "samples_per_s", "train_time_s", "clock_shared_by", "peak_mem_mb", "hparams",
 )
 
 
@@ -27,13 +27,15 @@ def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params
                   budget: int, steps_trained: int, diverged: bool,
                   test_metrics: dict[str, float] | None,
                   budget_metrics: dict[str, float] | None = None, train_time_s: float, batch_size: int, peak_mem_mb: float,
-                  hparams: dict) -> dict:
+                  hparams: dict, clock_shared_by: int = 1) -> dict:
     """Every field of ``SUMMARY_FIELDS`` from the evaluation rows of the run's curve.
 
     ``test_metrics``: the test split at the best-validation checkpoint (``test_at_best``);
     ``budget_metrics``: ``test/*`` and ``train/*`` (a fixed training sample) at the weights
     training ended with (``test_at_budget``, ``train_at_budget``): both models compared after
-    the same number of updates, and the train-minus-test gap."""
+    the same number of updates, and the train-minus-test gap. ``clock_shared_by``: how many
+    runs trained on the clock behind ``train_time_s`` / ``time_to_target`` (a vectorised
+    group's members share one: their times are the group's, not a run's own)."""
     steps = [int(r["step"]) for r in rows]
     values = [r.get(val_metric, math.nan) for r in rows]
     step, reached = run_steps_to_target(steps, values, target, direction, budget, diverged)
@@ -61,5 +63,6 @@ def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params
         "diverged": diverged,
         "step_time_ms": 1000 * train_time_s / steps_trained if steps_trained else None,
         "samples_per_s": steps_trained * batch_size / train_time_s if train_time_s else None,
-        "train_time_s": train_time_s, "peak_mem_mb": peak_mem_mb, "hparams": hparams,
+        "train_time_s": train_time_s, "clock_shared_by": clock_shared_by,
+        "peak_mem_mb": peak_mem_mb, "hparams": hparams,
     }

@@ -85,17 +85,49 @@ def next_free(pending: list[PlannedRun], say) -> PlannedRun | None:
     return None
 
 
-def seed_groups(runs: list[PlannedRun], size: int) -> list[list[PlannedRun]]:
-    """Runs that differ only by their seed, in groups of at most ``size`` (vectorised seeds:
-    one stacked model per group), in the order of their first run; ``size`` 1: one run each.
-    Runs are compared by their overrides (the composed configs of such runs are the same)."""
-    if size <= 1:
+AUTO_GROUP_LIMIT = 20  # members of one stacked model when the sweep chooses K itself
+
+
+def seed_groups(runs: list[PlannedRun], size: int | None, workers: int = 1,
+                can_stack=lambda p: True) -> list[list[PlannedRun]]:
+    """Runs that differ only by their seed, in groups (vectorised seeds: one stacked model per
+    group), in the order of their first run; ``size`` 1: one run each. Runs are compared by
+    their overrides (the composed configs of such runs are the same); a run ``can_stack``
+    refuses trains alone.
+
+    ``size`` None chooses it: each setting's seeds in as few groups of at most
+    ``AUTO_GROUP_LIMIT`` as possible, near-equal in size, then split further (the largest
+    first) while there are fewer groups than ``workers``, so that every worker has one."""
+    if size is not None and size <= 1:
         return [[p] for p in runs]
-    by_setting: dict[tuple[str, ...], list[PlannedRun]] = {}
+    alone, by_setting = [], {}
     for p in runs:
+        if not can_stack(p):
+            alone.append([p])
+            continue
         key = tuple(o for o in p.run.overrides if o.split("=", 1)[0].lstrip("+") != SEED_KEY)
         by_setting.setdefault(key, []).append(p)
-    return [same[i:i + size] for same in by_setting.values() for i in range(0, len(same), size)]
+    limit = AUTO_GROUP_LIMIT if size is None else size
+    parts = {key: -(-len(same) // limit) for key, same in by_setting.items()}
+    if size is None:
+        while len(alone) + sum(parts.values()) < workers:
+            key = max(parts, key=lambda k: len(by_setting[k]) / parts[k], default=None)
+            if key is None or len(by_setting[key]) <= parts[key]:
+                break  # every group is a single run
+            parts[key] += 1
+    return [*(chunk for key, same in by_setting.items() for chunk in near_equal(same, parts[key])),
+            *alone]
+
+
+def near_equal(items: list, parts: int) -> list[list]:
+    """``items`` in ``parts`` consecutive chunks whose sizes differ by at most one."""
+    base, extra = divmod(len(items), parts)
+    chunks, start = [], 0
+    for i in range(parts):
+        end = start + base + (i < extra)
+        chunks.append(items[start:end])
+        start = end
+    return chunks
 
 
 class SweepBackend(abc.ABC):

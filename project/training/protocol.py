@@ -145,6 +145,7 @@ def write_summary(run: LocatedRun, rows: list[dict[str, float]], *, params: int,
         test_metrics=test_metrics, budget_metrics=budget_metrics, train_time_s=train_time_s,
         batch_size=batch_size, peak_mem_mb=peak_memory_mb(device),
         hparams={"lr": float(cfg.optimizer.lr), "batch_size": batch_size,
-                 "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")})
+                 "hidden": int(cfg.task.net.hidden), "seq_len": cfg.task.get("seq_len")},
+        clock_shared_by=int(OmegaConf.select(cfg, "vectorized.group_size", default=1)))
     run_folder.write_summary(run.run_dir, summary)
     return summary

@@ -258,6 +258,20 @@ def test_runs_differing_only_by_seed_are_grouped(tmp_path):
     assert seed_groups(runs, 1) == [[p] for p in runs]
 
 
+def test_automatic_groups_hold_each_settings_seeds_and_fill_the_workers(tmp_path):
+    runs = planned(tmp_path, model={"values": ["attention", "baseline"]},
+                   seed={"values": list(range(25))})
+    assert [len(g) for g in seed_groups(runs, None)] == [13, 12, 13, 12]  # at most 20 a group
+    assert [len(g) for g in seed_groups(runs[:10], None, workers=1)] == [10]
+    assert [len(g) for g in seed_groups(runs[:10], None, workers=4)] == [3, 3, 2, 2]
+    assert [len(g) for g in seed_groups(runs[:2], None, workers=4)] == [1, 1]
+    for g in seed_groups(runs, None, workers=3):
+        assert len({p.run.identity.model for p in g}) == 1
+    # a setting that cannot be stacked trains alone
+    alone = seed_groups(runs[:4], None, can_stack=lambda p: p.run.identity.seed != 2)
+    assert sorted(len(g) for g in alone) == [1, 3]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--vectorize-seeds", "4", "--backend", "processes"], "needs --backend workers"),
     (["--vectorize-seeds", "4", "--set", "logger=wandb"], "logger=wandb cannot log"),

@@ -140,6 +140,7 @@ def test_after_50_steps_members_match_their_single_runs(tmp_path, dropout):
         for key in ("steps_trained", "steps_to_target", "reached", "diverged", "best_val",
                     "task", "model", "seed", "setting", "variant", "target", "budget_steps"):
             assert got[key] == alone[key], key
+        assert (got["clock_shared_by"], alone["clock_shared_by"]) == (3, 1)  # a group's clock
         for key in ("test_at_best", "test_at_budget", "train_at_budget"):
             assert alone[key] is not None
             assert got[key] == pytest.approx(alone[key], abs=1e-3), key

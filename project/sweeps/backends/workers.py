@@ -12,9 +12,11 @@ allocator, signal handlers...), so a run's figures do not depend on the runs bef
   is resumed from its last checkpoint; so is a worker whose resident memory grows past
   ``max_rss_mb``: it is sent SIGTERM (the run checkpoints, as on any SIGTERM), then replaced.
   A run that brings down ``retries + 1`` workers fails, with the reason.
-* With ``vectorize_seeds`` = K > 1, runs that differ only by their seed go to one worker as
-  groups of up to K and train as one stacked model (``project.training.vectorized``), each
-  still in its own run folder.
+* Runs that differ only by their seed go to one worker as a group and train as one stacked
+  model (``project.training.vectorized``), each still in its own run folder:
+  ``vectorize_seeds`` None sizes the groups (``seed_groups``; ``project.sweep``'s default),
+  K > 1 makes groups of up to K, 1 (this class's default) trains every run alone. A setting that cannot be stacked (a W&B
+  logger, another precision, several devices) trains its runs alone.
 * Interrupted (Ctrl-C, SIGTERM to the runner): workers get SIGTERM, running runs checkpoint;
   SIGKILL of the whole process group loses only the steps since each run's last checkpoint.
   Workers ignore SIGINT (the runner stops them) and get SIGTERM if the runner dies.
@@ -195,6 +197,7 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
                   f"project.train {' '.join(overrides)} run_dir='{run_dir}'"
                   + ("" if run_folder.log_path(run_dir) == first else f" (output in {first})"),
                   flush=True)
+    failed = None
     with _Output(first):
         try:
             results = train_vectorized([_compose(ov, d) for ov, d in runs])
@@ -203,10 +206,13 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
             return [_outcome(None, interrupted=True) for _ in runs]
         except Exception as e:  # noqa: BLE001 - fails this group only
             out = _outcome(e)
-            if not out["error"].startswith("error:"):
-                traceback.print_exc()
-            print(out["error"], flush=True)
-            return [out for _ in runs]
+            told = "" if out["error"].startswith("error:") else traceback.format_exc()
+            failed = e
+    if failed is not None:  # every member's log says why it failed
+        for _, run_dir in runs:
+            with _Output(run_folder.log_path(run_dir)):
+                print(told + out["error"], flush=True)
+        return [out for _ in runs]
     outcomes = []
     for (overrides, run_dir), result in zip(runs, results):
         with _Output(run_folder.log_path(run_dir)):
@@ -369,11 +375,22 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
+def stackable(p: PlannedRun) -> bool:
+    """Whether the run's setting may train in a vectorised group (``check_setting``)."""
+    from project.training.vectorize_rules import VectorizeError, check_setting
+
+    try:
+        check_setting(p.run.config)
+    except VectorizeError:
+        return False
+    return True
+
+
 class WorkerBackend(SweepBackend):
     """``workers`` persistent processes with a rich progress display (the default backend)."""
 
     def __init__(self, workers: int, threads: int, console: Console, gpus: list[str] = (),
-                 max_rss_mb: float | None = None, vectorize_seeds: int = 1, retries: int = 2,
+                 max_rss_mb: float | None = None, vectorize_seeds: int | None = 1, retries: int = 2,
                  grace_s: float = 20.0):
         self.workers, self.threads, self.console = workers, threads, console
         self.gpus, self.max_rss_mb = list(gpus), max_rss_mb
@@ -388,8 +405,8 @@ class WorkerBackend(SweepBackend):
         return Worker(self.ctx, slot, self.threads, gpu, self.max_rss_mb)
 
     def tasks(self, runs: list[PlannedRun]) -> list[Task]:
-        groups = seed_groups(runs, self.vectorize_seeds)
-        return [Task(g, vectorized=self.vectorize_seeds > 1, id=i) for i, g in enumerate(groups)]
+        groups = seed_groups(runs, self.vectorize_seeds, self.workers, stackable)
+        return [Task(g, vectorized=len(g) > 1, id=i) for i, g in enumerate(groups)]
 
     # -- the loop -------------------------------------------------------------------------
     def execute(self, runs: list[PlannedRun]) -> list[PlannedRun]:

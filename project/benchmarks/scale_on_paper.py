@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(cost.get(t, cost[measured[-1]]) for t in tasks) * per_model_seed
     print(f"\nruns: {len(tasks)} tasks ({', '.join(tasks)}; {shown(args.spec)}) x "
           f"{args.models} models x {args.seeds} seeds = {runs}")
-    print(f"assumed: every model costs as much as the slower of attention and baseline"
+    print("assumed: every model costs as much as the slower of attention and baseline"
           + (f"; {', '.join(unmeasured)} (not in the bench) as much as the dearest measured "
              f"task ({measured[-1]})" if unmeasured else ""))
     dear = [t for t in tasks if cost.get(t, cost[measured[-1]]) == cost[measured[-1]]]

@@ -35,7 +35,8 @@ def summarize_run(rows: list[dict[str, float]], *, identity: RunIdentity, params
     training ended with (``test_at_budget``, ``train_at_budget``): both models compared after
     the same number of updates, and the train-minus-test gap. ``clock_shared_by``: how many
     runs trained on the clock behind ``train_time_s`` / ``time_to_target`` (a vectorised
-    group's members share one: their times are the group's, not a run's own)."""
+    group's members share one: their times are the group's, not a run's own), in the run's
+    last training session (a member resumed alone is a group of one)."""
     steps = [int(r["step"]) for r in rows]
     values = [r.get(val_metric, math.nan) for r in rows]
     step, reached = run_steps_to_target(steps, values, target, direction, budget, diverged)

@@ -36,7 +36,8 @@ from tests.conftest import ROOT, compose_train
 SHORT = ["task.budget.max_steps=50", "task.budget.val_every_n_steps=25"]
 ITALY = ["task=italypower", "model=attention", *SHORT]  # dropout 0.1, 16-series batches
 DIGITS = ["task=digits", "model=baseline", *SHORT]       # dropout 0.1, patches, 10 classes
-TIME_FIELDS = {"train_time_s", "time_to_target", "step_time_ms", "samples_per_s", "peak_mem_mb"}
+TIME_FIELDS = {"train_time_s", "time_to_target", "step_time_ms", "samples_per_s", "peak_mem_mb",
+               "clock_shared_by"}  # the clock, and how many runs it timed
 
 
 def weights(run_dir: Path, which: str = "last") -> dict[str, torch.Tensor]:

@@ -83,7 +83,9 @@ def test_ucr_patches_and_determinism(tmp_path):
     b = datamodule("gunpoint", tmp_path, "task.data.patch_len=10", "task.data.patch_stride=null",
                    seed=0)
     assert a.splits["train"]["x"].shape[1:] == (15, 10) and a.spec.max_len == 15
-    windows = datamodule("gunpoint", tmp_path)  # the default: 20 steps every 5 steps
+    assert datamodule("gunpoint", tmp_path).splits["train"]["x"].shape[1:] == (15, 10)  # default
+    windows = datamodule("gunpoint", tmp_path, "task.data.patch_len=20",
+                         "task.data.patch_stride=5")  # overlapping: 20 steps every 5 steps
     assert windows.splits["train"]["x"].shape[1:] == (27, 20) and windows.spec.max_len == 27
     assert torch.equal(windows.splits["train"]["x"][:, 1, :15], windows.splits["train"]["x"][:, 0, 5:])
     (first_a,), (first_b,) = next(iter(a.train_dataloader())), next(iter(b.train_dataloader()))

@@ -26,7 +26,10 @@ def test_the_default_takes_the_tasks_rate_and_a_new_optimizer_is_a_setting(tmp_p
     cfg = compose_train(["task=italypower"], tmp_path)
     opt, _ = build_optimizer([torch.nn.Parameter(torch.zeros(1))],
                              OmegaConf.to_container(cfg.optimizer, resolve=True), None, 10)
-    assert type(opt) is torch.optim.Adam and opt.param_groups[0]["lr"] == cfg.task.lr
+    assert type(opt) is torch.optim.Adam  # at the model's own rate (task.model_lr)
+    assert opt.param_groups[0]["lr"] == cfg.task.model_lr[cfg.model.name]
+    shared = compose_train(["task=italypower", "task.model_lr=null"], tmp_path)
+    assert shared.optimizer.lr == shared.task.lr != cfg.optimizer.lr  # every model at task.lr
     sgd = identity_of(compose_train(["task=italypower", "optimizer=sgd"], tmp_path))
     assert "optimizer._target_=torch.optim.SGD" in sgd.setting_overrides
 

@@ -47,26 +47,26 @@ def edit_saved_lr(run_dir, lr: float) -> None:
 
 def test_an_edited_config_yaml_does_not_block_the_same_command(killed_run):
     run_dir, lr = killed_run
-    edit_saved_lr(run_dir, 0.01)
+    edit_saved_lr(run_dir, 0.005)
     summary = train(compose_train(TINY, run_dir))  # the checkpoint says what it was trained under
     assert summary["steps_trained"] == 40
     assert optimizer_lr(run_dir) == lr == summary["hparams"]["lr"]
 
 
 def test_an_edited_config_yaml_is_not_a_licence_to_resume_at_its_rate(killed_run):
-    """The issue's case: config.yaml says 0.01, the command says 0.01, the checkpoint's
+    """The issue's case: config.yaml says 0.005, the command says 0.005, the checkpoint's
     optimizer was trained at the task's rate: refused, naming the checkpoint's record."""
     run_dir, lr = killed_run
-    edit_saved_lr(run_dir, 0.01)
-    with pytest.raises(run_folder.ConfigChanged, match=r"optimizer.lr: .* -> 0.01.*last.ckpt"):
-        train(compose_train([*TINY, "optimizer.lr=0.01"], run_dir))
+    edit_saved_lr(run_dir, 0.005)
+    with pytest.raises(run_folder.ConfigChanged, match=r"optimizer.lr: .* -> 0.005.*last.ckpt"):
+        train(compose_train([*TINY, "optimizer.lr=0.005"], run_dir))
 
 
 def test_a_changed_lr_on_the_command_line_is_refused_and_its_advice_works(killed_run):
     run_dir, lr = killed_run
     with pytest.raises(run_folder.ConfigChanged, match="rerun with its settings") as e:
-        train(compose_train([*TINY, "optimizer.lr=0.01"], run_dir))
-    assert f"optimizer.lr: {lr} -> 0.01" in str(e.value)
+        train(compose_train([*TINY, "optimizer.lr=0.005"], run_dir))
+    assert f"optimizer.lr: {lr} -> 0.005" in str(e.value)
     summary = train(compose_train([*TINY, f"optimizer.lr={lr}"], run_dir))  # its settings
     assert summary["steps_trained"] == 40 and optimizer_lr(run_dir) == lr
 
@@ -79,7 +79,7 @@ def test_a_checkpoint_without_a_record_is_checked_by_its_optimizer_state(killed_
     state = torch.load(last, weights_only=True)
     del state[run_folder.RECORD]
     torch.save(state, last)
-    edit_saved_lr(run_dir, 0.01)
+    edit_saved_lr(run_dir, 0.005)
     with pytest.raises(ValueError, match=rf"optimizer state holds lr={lr}, the config "
-                                         r"optimizer.lr=0.01"):
-        train(compose_train([*TINY, "optimizer.lr=0.01"], run_dir))
+                                         r"optimizer.lr=0.005"):
+        train(compose_train([*TINY, "optimizer.lr=0.005"], run_dir))

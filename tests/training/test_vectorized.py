@@ -166,7 +166,8 @@ def frozen_slices(g, k: int) -> list[torch.Tensor]:
 
 def test_a_member_at_its_target_stops_alone_and_matches_its_single_run(tmp_path):
     overrides = ["task=italypower", "task.budget.max_steps=100", "task.budget.val_every_n_steps=25",
-                 "task.stop_at_target=true", "task.target=0.9"]
+                 "task.stop_at_target=true", "task.target=0.9",
+                 "optimizer.lr=0.003"]  # a rate at which the seeds reach 0.9 at different steps
     after_stop: dict[int, list] = {}
 
     def watch(point, g):  # a stopped member's parameters and Adam state never change again
@@ -240,7 +241,7 @@ def test_configs_it_cannot_vectorise_are_refused_in_one_line(tmp_path, extra, me
 
 def test_runs_that_differ_by_more_than_the_seed_are_refused(tmp_path):
     cfgs = [compose_train([*ITALY, "seed=0"], tmp_path / "a"),
-            compose_train([*ITALY, "seed=1", "optimizer.lr=0.01"], tmp_path / "b")]
+            compose_train([*ITALY, "seed=1", "optimizer.lr=0.005"], tmp_path / "b")]
     with pytest.raises(VectorizeError, match="differ by more than their seed"):
         train_vectorized(cfgs)
 

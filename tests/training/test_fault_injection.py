@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 # T=20 adding problem, evaluated at 0, 20, 40, 60; the whole budget is trained.
 RUN = ["task=adding", "task.seq_len=20", "task.data.val_size=100", "task.data.test_size=100",
        "task.budget.max_steps=60", "task.budget.val_every_n_steps=20",
-       "task.stop_at_target=false"]
+       "task.stop_at_target=false", "optimizer.lr=0.003"]  # the rate these scenarios were sized at
 GRID = [0, 20, 40, 60]
 FIGURES = ("steps_to_target", "reached", "auc", "best_val", "final_val", "test_at_best",
            "steps_trained", "train_time_s")

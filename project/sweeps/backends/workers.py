@@ -197,7 +197,7 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
                   f"project.train {' '.join(overrides)} run_dir='{run_dir}'"
                   + ("" if run_folder.log_path(run_dir) == first else f" (output in {first})"),
                   flush=True)
-    failed = None
+    out = None  # the group's failure, when it fails
     with _Output(first):
         try:
             results = train_vectorized([_compose(ov, d) for ov, d in runs])
@@ -207,8 +207,7 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
         except Exception as e:  # noqa: BLE001 - fails this group only
             out = _outcome(e)
             told = "" if out["error"].startswith("error:") else traceback.format_exc()
-            failed = e
-    if failed is not None:  # every member's log says why it failed
+    if out is not None:  # every member's log says why it failed
         for _, run_dir in runs:
             with _Output(run_folder.log_path(run_dir)):
                 print(told + out["error"], flush=True)

@@ -1,9 +1,11 @@
 """Each model at its own learning rate, chosen on validation:
-``python -m project.select_lr RUNS --out DIR [--write-configs]``.
+``python -m project.select_lr RUNS --out DIR [--with EVIDENCE.csv] [--write-configs]``.
 
 RUNS: a finished learning-rate sweep on pilot seeds (``conf/sweep/lr_tuning.yaml``). Writes
 DIR/lr_selection.csv (every rate's seeds, their validation-curve means and median, and which
-was chosen: ``project.analysis.lr_selection``) and prints the chosen rates. With
+was chosen: ``project.analysis.lr_selection``) and prints the chosen rates; a choice at the
+largest rate tried is flagged (the grid is then extended upward: ``conf/sweep/lr_tuning_up.yaml``,
+whose runs are chosen among together with the earlier grid's committed evidence, ``--with``). With
 ``--write-configs`` the choice goes into each task's ``conf/task/<task>.yaml`` as its
 ``model_lr`` line, which the optimizer reads (``conf/optimizer/*.yaml``); a model without an
 entry runs at the task's shared ``lr``.
@@ -15,6 +17,8 @@ import argparse
 import re
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from project.analysis.local_runs import load_local_runs
 from project.analysis.lr_selection import chosen_rates, rate_evidence
@@ -48,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", type=Path, help="finished runs of a learning-rate sweep")
     p.add_argument("--out", type=Path, required=True, help="folder for lr_selection.csv")
+    p.add_argument("--with", dest="earlier", type=Path, metavar="EVIDENCE.csv",
+                   help="an earlier lr_selection.csv whose rates these runs extend")
     p.add_argument("--write-configs", action="store_true",
                    help="write the chosen rates into conf/task/<task>.yaml (model_lr)")
     args = p.parse_args(argv)
@@ -55,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = load_local_runs(args.runs)
         if runs.empty:
             raise ValueError(f"no finished runs under {args.runs}")
-        evidence = rate_evidence(runs)
+        earlier = pd.read_csv(args.earlier) if args.earlier else None
+        evidence = rate_evidence(runs, earlier)
         args.out.mkdir(parents=True, exist_ok=True)
         evidence_file = args.out / "lr_selection.csv"
         evidence.to_csv(evidence_file, index=False)
@@ -63,12 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_configs:
             for task, by_model in rates.items():
                 write_config(CONF_DIR / "task" / f"{task}.yaml", by_model, str(evidence_file))
-    except (ValueError, FileNotFoundError, OSError) as e:
+    except (ValueError, FileNotFoundError, OSError, pd.errors.ParserError) as e:
         return user_error(e)
     for row in evidence.itertuples(index=False):
         where = " ".join(x for x in (row.setting, row.variant) if x)
         print(f"{row.task} {row.model}{' ' + where if where else ''} lr {row.lr:g}: median "
-              f"{row.median:.4g} (seeds {row.seeds}){'  <- chosen' if row.chosen else ''}")
+              f"{row.median:.4g} (seeds {row.seeds}){'  <- chosen' if row.chosen else ''}"
+              f"{' (largest rate tried)' if row.at_edge else ''}")
     print(f"evidence -> {evidence_file}"
           + ("; chosen rates written into conf/task/*.yaml (model_lr)" if args.write_configs
              else "; --write-configs puts the chosen rates into conf/task/*.yaml"))

@@ -60,9 +60,15 @@ def pick_best(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return order.groupby(by, sort=True).head(1).reset_index(drop=True)
 
 
-def rate_evidence(runs: pd.DataFrame) -> pd.DataFrame:
+EVIDENCE_KEY = ["task", "setting", "model", "variant", "lr"]
+
+
+def rate_evidence(runs: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (task, setting without rate, model, variant, lr): the seeds, each seed's
-    ``curve_mean`` of its validation curve, their median, and ``chosen`` (the rule above)."""
+    ``curve_mean`` of its validation curve, their median, ``chosen`` (the rule above) and
+    ``at_edge`` (the chosen rate is the largest tried: the best may lie above it).
+    ``earlier``: a committed evidence table whose rates these runs extend (a rate in both is
+    taken from ``runs``)."""
     rows = []
     for run in runs.to_dict("records"):
         curve = run_folder.read_curve(run["run_dir"])
@@ -74,20 +80,44 @@ def rate_evidence(runs: pd.DataFrame) -> pd.DataFrame:
                                               [r.get(run["val_metric"]) for r in curve],
                                               run["direction"], int(run["budget_steps"]))})
     per_run = pd.DataFrame(rows)
-    by = ["task", "setting", "model", "variant", "lr"]
-    out = (per_run.groupby(by, sort=True)
+    out = (per_run.groupby(EVIDENCE_KEY, sort=True)
            .agg(direction=("direction", "first"),
                 seeds=("seed", lambda v: " ".join(map(str, v))),
                 curve_means=("curve_mean", lambda v: " ".join(f"{x:.4g}" for x in v)),
                 median=("curve_mean", "median"))
            .reset_index())
+    if earlier is not None:
+        out = merge_evidence(earlier, out)
+    return choose_rates(out)
+
+
+
+def merge_evidence(earlier: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``earlier``'s rows (without their choice) and ``new``'s; ``new`` wins a shared key."""
+    earlier = earlier.drop(columns=["chosen", "at_edge"], errors="ignore").fillna(
+        {c: "" for c in ("setting", "variant")})
+    missing = set(new.columns) - set(earlier.columns)
+    if missing:
+        raise ValueError(f"earlier evidence lacks column(s) {', '.join(sorted(missing))}")
+    both = pd.concat([earlier[new.columns], new], ignore_index=True)
+    return (both.drop_duplicates(EVIDENCE_KEY, keep="last")
+            .sort_values(EVIDENCE_KEY, kind="stable").reset_index(drop=True))
+
+
+def choose_rates(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Mark each (task, setting, model, variant)'s best rate (``chosen``: best median, 4
+    significant digits, ties to the larger rate) and whether it is the largest tried."""
+    out = evidence.copy()
+    group = EVIDENCE_KEY[:4]
     sign = out["direction"].map({"max": -1.0, "min": 1.0})
     out["_key"] = [float(f"{x:.4g}") * s if math.isfinite(x) else math.inf
                    for x, s in zip(out["median"], sign)]
-    order = out.sort_values([*by[:4], "_key", "lr"], ascending=[True] * 4 + [True, False],
+    order = out.sort_values([*group, "_key", "lr"], ascending=[True] * 4 + [True, False],
                             kind="stable")
-    best = order.groupby(by[:4], sort=False).head(1).index
+    best = order.groupby(group, sort=False).head(1).index
     out["chosen"] = out.index.isin(best)
+    largest = out.groupby(group, sort=False)["lr"].transform("max")
+    out["at_edge"] = out["chosen"] & (out["lr"] == largest)
     return out.drop(columns="_key")
 
 

@@ -67,6 +67,35 @@ def test_each_model_gets_the_rate_with_the_best_median_curve_and_ties_go_larger(
     assert attention_fast["seeds"] == "0 1 2"
 
 
+def test_an_upward_extension_is_chosen_among_with_the_earlier_evidence(tmp_path):
+    first, up = tmp_path / "grid", tmp_path / "up"
+    for seed in range(3):
+        write_run(first, "digits", "attention", 1e-2, seed, [0.1, 0.6, 0.8])
+        write_run(first, "digits", "attention", 1e-3, seed, [0.1, 0.3, 0.5])
+        write_run(first, "digits", "baseline", 1e-2, seed, [0.1, 0.7, 0.9])
+        write_run(first, "digits", "baseline", 1e-3, seed, [0.1, 0.2, 0.3])
+        write_run(up, "digits", "attention", 3e-2, seed, [0.1, 0.8, 0.9])  # better: chosen
+        write_run(up, "digits", "baseline", 3e-2, seed, [0.1, 0.2, float("nan")])  # diverged
+    assert select_lr([str(first), "--out", str(tmp_path / "a")]) == 0
+    rows = list(csv.DictReader((tmp_path / "a" / "lr_selection.csv").open()))
+    assert {r["model"] for r in rows if r["at_edge"] == "True"} == {"attention", "baseline"}
+    assert select_lr([str(up), "--with", str(tmp_path / "a" / "lr_selection.csv"),
+                      "--out", str(tmp_path / "b")]) == 0
+    rows = list(csv.DictReader((tmp_path / "b" / "lr_selection.csv").open()))
+    assert len(rows) == 6  # the earlier four rates and the two new ones
+    chosen = {r["model"]: (float(r["lr"]), r["at_edge"]) for r in rows if r["chosen"] == "True"}
+    assert chosen == {"attention": (3e-2, "True"), "baseline": (1e-2, "False")}
+    earlier_row = next(r for r in rows if r["model"] == "baseline" and float(r["lr"]) == 1e-3)
+    assert float(earlier_row["median"]) == pytest.approx((0.1 + 2 * 0.2 + 0.3) / 4)
+
+
+def test_a_missing_evidence_file_is_a_one_line_error(tmp_path, capsys):
+    write_run(tmp_path / "up", "digits", "attention", 3e-2, 0, [0.1, 0.8, 0.9])
+    assert select_lr([str(tmp_path / "up"), "--with", str(tmp_path / "nope.csv"),
+                      "--out", str(tmp_path / "o")]) != 0
+    assert "nope.csv" in capsys.readouterr().err
+
+
 def test_min_direction_prefers_the_lower_curve(tmp_path):
     runs = tmp_path / "sweep"
     for seed in range(2):

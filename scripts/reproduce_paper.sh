@@ -41,7 +41,7 @@ for table in ${tables//,/ }; do
   (( sweep_status == 2 )) && exit 2
   (( sweep_status != 0 )) && status=$sweep_status
   python -m project.report "$out" --out "$out/report" --control baseline \
-    --step-costs docs/bench.json | tee "$out/report.txt" || exit $?
+    --step-costs docs/step_costs.json | tee "$out/report.txt" || exit $?
   took=$(( $(date +%s) - start ))
   figs=docs/results/$table
   mkdir -p "$figs"

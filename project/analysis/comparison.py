@@ -87,6 +87,15 @@ def target_at_start(runs: pd.DataFrame) -> bool:
     return flagged
 
 
+def learning_rates(runs: pd.DataFrame) -> str:
+    """The cell's learning rate(s), ``"0.01"`` (or ``"0.003, 0.01"`` when its runs differ);
+    empty when the runs do not record one."""
+    col = "hparams.lr" if "hparams.lr" in runs else "lr" if "lr" in runs else None
+    rates = (sorted(set(pd.to_numeric(runs[col], errors="coerce").dropna()))
+             if col is not None else [])
+    return ", ".join(f"{r:g}" for r in rates)
+
+
 def cell_stats(runs: pd.DataFrame, budget: float | None = None) -> dict:
     """The per-cell figures of docs/protocol.md for one (setting, variant); ``budget``: the
     setting's (default: this cell's)."""
@@ -102,6 +111,7 @@ def cell_stats(runs: pd.DataFrame, budget: float | None = None) -> dict:
                 "steps_rmst": float(restricted_mean(t, r, budget)), "rmst_budget": budget})
     out["ert_steps"] = ert(t, r)
     out["success_rate"] = success_rate(r)
+    out["lr"] = learning_rates(runs)
     out["step_cost_s"] = step_cost(runs)
     out["time_median"] = med * out["step_cost_s"]  # inf (censored) stays inf; NaN without cost
     out["time_rmst"] = out["steps_rmst"] * out["step_cost_s"]

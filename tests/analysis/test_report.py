@@ -95,6 +95,7 @@ def test_rows_are_every_variant_against_the_control(report):
 
 def test_cells_of_a_clean_comparison(report):
     row = markdown_rows(report[0] / "main_table.md")["adding", "attention vs baseline"]
+    assert row["Rate (variant / control)"] == "0.001 / 0.001"  # each side's hparams.lr
     # control 300..700: KM = ordinary median 500, quartiles 400 and 600; IQM (n=5, one
     # trimmed each end) mean(400, 500, 600) = 500
     assert row["control: steps to target (median [IQR])"] == "500 [400, 600]"
@@ -263,3 +264,11 @@ def test_auto_target_is_the_control_median_best_and_rederives_steps():
     assert np.isnan(out.loc["attention1", "time_to_target"])
     # another control: the median of max's best values, 0.95
     assert (apply_auto_target(runs, curves, "max")["target"] == 0.95).all()
+
+
+def test_a_cells_rates_are_listed_as_its_runs_ran():
+    from project.analysis.comparison import learning_rates
+
+    assert learning_rates(pd.DataFrame({"hparams.lr": [0.01, 0.003, 0.01]})) == "0.003, 0.01"
+    assert learning_rates(pd.DataFrame({"lr": [0.03]})) == "0.03"  # a published runs CSV
+    assert learning_rates(pd.DataFrame({"seed": [1]})) == ""

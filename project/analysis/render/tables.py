@@ -1,6 +1,7 @@
 """The report's tables as text cells: Markdown and LaTeX (docs/protocol.md, table 1).
 
-Main table: one row per (setting, variant vs control). For the variant and for the control:
+Main table: one row per (setting, variant vs control), with each side's learning rate. For the
+variant and for the control:
 the test metric (mean ± std over seeds), steps to target (Kaplan-Meier median [quartiles];
 ``>B`` when censored at budget ``B``), their IQM (``≥`` when a censored run is among the
 middle half), the restricted mean steps to target (up to the budget) and reached n/N; then the
@@ -166,7 +167,9 @@ def main_table(table: pd.DataFrame, auto_target: bool = False) -> pd.DataFrame:
     rows = []
     for _, row in table.iterrows():
         cells = {"Setting": row["setting"], "Target": target_label(row, auto_target),
-                 "Comparison": comparison_label(row)}
+                 "Comparison": comparison_label(row), "Rate (variant / control)": " / ".join(
+                     DASH if _nan(r := row.get(f"{side}.lr")) or not r else str(r)
+                     for side in ("variant", "control"))}
         for side in ("variant", "control"):
             cells.update(side_cells(row, side))
         cols = MAIN_COLUMNS

@@ -3,6 +3,11 @@
 Composes the Hydra config and trains one run (``project.training.run.train``): validation on
 a fixed step grid, the test split once at the best validation checkpoint, and the run folder
 (``project.runs.folder``). Rerunning the same command resumes it; a finished run is not rerun.
+
+``seeds=[0,1,2]`` trains those seeds of the setting as one vectorised group instead (each
+seed keeps its own run folder; a setting that cannot be vectorised trains them one after
+another). Hydra multirun makes such groups by itself: ``-m ... seed=range(100,120)`` is one
+job of 20 seeds, not 20 jobs (the ``seed_groups`` sweeper, ``conf/hydra/sweeper``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ def main(cfg: DictConfig) -> dict | None:
     from project.runs import folder as run_folder
     from project.training.run import train
 
+    if cfg.get("seeds") is not None:
+        return train_group(cfg)
     try:
         summary = train(cfg)
     except SIGTERMException:
@@ -60,6 +67,76 @@ def main(cfg: DictConfig) -> dict | None:
               f"config or data ({'; '.join(summary.stale[:2])}); its figures are not today's: "
               "delete the folder and rerun (a sweep: --rerun-stale)", file=sys.stderr)
     print(already + run_folder.describe_summary(summary, run_folder.run_dir_for(cfg)))
+    return None
+
+
+def member_configs(cfg: DictConfig) -> list[DictConfig]:
+    """One config per seed of ``cfg.seeds`` (``seed`` set, ``seeds`` cleared)."""
+    import copy
+
+    from omegaconf import open_dict
+
+    if cfg.run_dir is not None:
+        raise ValueError("seeds=[...] trains one folder per seed: leave run_dir unset "
+                         "(use runs_root)")
+    seeds = list(cfg.seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds={seeds}: give a non-empty list of distinct seeds")
+    members = []
+    for seed in seeds:
+        member = copy.deepcopy(cfg)
+        with open_dict(member):
+            member.seed, member.seeds = int(seed), None
+        members.append(member)
+    return members
+
+
+def train_group(cfg: DictConfig) -> dict | None:
+    """``seeds=[...]``: the seeds as one vectorised group (or one after another where the
+    setting cannot be vectorised); one result line per seed; exit 1 (a multirun job: an
+    ``error``) when any seed failed."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from project.runs import folder as run_folder
+    from project.training.run import train, train_vectorized
+    from project.training.vectorize_rules import VectorizeError, check_setting
+
+    try:
+        members = member_configs(cfg)
+        check_setting(cfg)
+        stacked = len(members) > 1
+    except VectorizeError:
+        stacked = False
+    except USER_ERRORS as e:
+        return fail(e)
+    try:
+        if stacked:
+            results = train_vectorized(members)
+        else:
+            results = []
+            for member in members:
+                try:
+                    results.append(train(member))
+                except (run_folder.RunFolderInUse, *USER_ERRORS) as e:
+                    results.append(e)
+    except SIGTERMException:
+        print("stopped by SIGTERM; the seeds saved their resume points: rerun the same "
+              "command to continue", file=sys.stderr)
+        sys.exit(143)
+    except USER_ERRORS as e:
+        return fail(e)
+    failed = []
+    for member, result in zip(members, results):
+        folder = run_folder.run_dir_for(member)
+        if isinstance(result, BaseException):
+            failed.append(f"seed {member.seed}: {error_line(result)}")
+            print(f"error: {folder}: {error_line(result)}", file=sys.stderr)
+        else:
+            already = ("already finished, not trained again: "
+                       if isinstance(result, run_folder.AlreadyFinished) else "")
+            print(already + run_folder.describe_summary(result, folder))
+    if failed:
+        return fail(f"{len(failed)} of {len(members)} seeds failed ({'; '.join(failed)})", 1)
     return None
 
 

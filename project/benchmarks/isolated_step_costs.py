@@ -1,7 +1,8 @@
 """Each table model's step cost measured in isolation, for time to target = steps x step cost
 (docs/protocol.md, "Time"): ``python scripts/bench_step_costs.py [--tasks adding,sst2]
-[--repeats 6] [--out docs/step_costs.json]``; ``python -m project.report --step-costs
-docs/step_costs.json`` reads it.
+[--repeats 6] [--out docs/step_costs.json] [--doc docs/benchmarks.md]``; ``python -m
+project.report --step-costs docs/step_costs.json`` reads it. ``--from-json FILE --doc DOC``
+writes an earlier result's section without measuring again.
 
 Per task, its table configuration (``conf/task/<task>.yaml``, each model at its own table
 rate) trains attention and mean pooling alternately (A B, then B A, ...), ``--repeats`` runs
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import lightning as L
 
+from project.benchmarks.doc_sections import write_section
 from project.benchmarks.environment import header, loadavg, use_offline_services
 from project.benchmarks.workloads import measured_run_config
 from project.training.run import train
@@ -123,16 +125,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300, help="updates per timed run")
     p.add_argument("--warmup", type=int, default=50, help="updates before the clock starts")
     p.add_argument("--out", type=Path, default=Path("docs/step_costs.json"))
+    p.add_argument("--doc", type=Path, help="also write the table as this Markdown file's "
+                   "'Isolated step costs' section")
+    p.add_argument("--from-json", type=Path, help="render this earlier result; measure nothing")
     args = p.parse_args(argv)
     if args.repeats < 2 or args.warmup >= args.steps:
         p.error("need --repeats >= 2 and --warmup < --steps")
-    use_offline_services()
-    result = measure([t for t in args.tasks.split(",") if t], args.repeats, args.steps,
-                     args.warmup)
-    print(render(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    if args.from_json is not None:
+        result = json.loads(args.from_json.read_text())
+    else:
+        use_offline_services()
+        result = measure([t for t in args.tasks.split(",") if t], args.repeats, args.steps,
+                         args.warmup)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=2))
+        tmp.replace(args.out)
+    table = render(result)
+    print(table)
+    if args.from_json is None:
+        print(f"wrote {args.out}")
+    if args.doc is not None:
+        command = "python scripts/bench_step_costs.py" + (
+            f" --tasks {','.join(result['tasks'])}" if list(result["tasks"]) != list(TABLE_TASKS)
+            else "")
+        write_section(args.doc, "step-costs", "Isolated step costs: the tables' time column",
+                      f"Written by `{command} --doc {args.doc}`; read by `python -m "
+                      f"project.report --step-costs {args.out}` (docs/protocol.md, \"Time\"). "
+                      f"Each task's table config, each model at its table rate; {result['steps']} "
+                      f"updates per run, timed after the first {result['warmup']}.\n\n{table}")
+        print(f"wrote {args.doc}")
     return 0

@@ -3,7 +3,8 @@
 #   main      conf/sweep/paper.yaml: 9 tasks x {attention, baseline} x 20 paired seeds, each
 #             model at its own rate (task.model_lr, chosen on validation: project.select_lr)
 #   shared    conf/sweep/paper_shared.yaml: the same at one shared rate per task (task.lr)
-#   variants  conf/sweep/variants.yaml: 9 tasks x 6 models x 10 paired seeds
+#   variants  conf/sweep/variants.yaml: 9 tasks x 6 models x 10 paired seeds; every variant
+#             against mean pooling (one Holm family), then against max pooling (a second)
 # Each: the sweep, the report (every variant against the control, mean pooling), and the
 # section "## Main table" / "## Variants table" of docs/results.md (tables and figures in
 # docs/results/<table>/). Choices made beforehand on validation data, with pilot seeds 0-4, in
@@ -51,10 +52,18 @@ for table in ${tables//,/ }; do
   {
     echo "Command: \`scripts/reproduce_paper.sh --tables $table --workers $workers${extra[*]:+ --sweep-args \"${extra[*]}\"}\` (wall ${took}s; sweep exit status $sweep_status)."
     echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), torch $(python -m pip show torch 2>/dev/null | sed -n 's/^Version: //p'), load average at the start $load_start and at the end $(cut -d' ' -f1-3 /proc/loadavg); started at commit $commit; date $(date -u +%Y-%m-%dT%H:%MZ)."
-    echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`$spec\`); each task uses the budget and target of its own \`conf/task/*.yaml\`, and $( [[ $table == shared ]] && echo "every model its task's shared rate (\`task.lr\`)" || echo "each model its own rate there (\`task.model_lr\`, else \`task.lr\`)" )."
+    echo "Runs: $(find "$out" -name summary.json | wc -l) finished in \`$out\` (spec \`$spec\`); each task uses the budget and target of its own \`conf/task/*.yaml\`, and $( [[ $table != main ]] && echo "every model its task's shared rate (\`task.lr\`)" || echo "each model its own rate there (\`task.model_lr\`, else \`task.lr\`)" )."
     echo
     sed -n '/^|/,$p' "$out/report.txt" | sed '/^report: /d'
     echo
+    if [[ $table == variants ]]; then  # max pooling as a second control, its own Holm family
+      echo "### Against the second control, max pooling (its own Holm family)"
+      echo
+      python -m project.report "$out" --out "$out/report_max" --control max \
+        --step-costs docs/step_costs.json | sed -n '/^|/,$p' | sed '/^report: /d'
+      cp "$out/report_max/main_table.md" "$figs/main_table_vs_max.md"
+      echo
+    fi
     echo "Tables: [Markdown](results/$table/main_table.md), [LaTeX](results/$table/main_table.tex), [CSV](results/$table/main_table.csv), [time](results/$table/time_table.md), [generalisation](results/$table/generalisation_table.md); per-seed data: [runs.csv](results/$table/runs.csv) (\`python -m project.report --from-csv docs/results/$table/runs.csv --out DIR\` rebuilds every table)."
     echo
     for png in "$figs"/*.png; do echo "![$(basename "$png" .png)](results/$table/$(basename "$png"))"; done

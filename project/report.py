@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--from-csv", metavar="FILE", type=Path, help="rebuild every table from a "
                    "published runs CSV (a report's runs.csv) alone, instead of SOURCE")
     p.add_argument("--step-costs", metavar="FILE", help="benchmark JSON of isolated step "
-                   "costs (scripts/bench.py's, e.g. docs/bench.json): time = steps x cost")
+                   "costs (scripts/bench_step_costs.py's docs/step_costs.json): time = steps x "
+                   "cost")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--group", help="experiment (W&B group) to keep")
     p.add_argument("--tag", action="append", default=[], help="keep runs with this tag "

@@ -4,8 +4,9 @@ for time to target = steps x step cost (docs/protocol.md, "Time").
 Seeds trained as one vectorised group share one clock, and runs beside each other share the
 CPU, so per-run wall-clock seconds are not per-seed data. The report therefore times a run as
 its steps to target times its model's isolated step cost on that task, labelled with the file
-it came from. The file is ``scripts/bench.py``'s JSON (``docs/bench.json``): per task and
-model, ``suite_steps_per_s`` measured interleaved with the other model, one thread.
+it came from. The file is ``scripts/bench_step_costs.py``'s JSON (``docs/step_costs.json``;
+``scripts/bench.py``'s ``docs/bench.json`` has the same shape): per task and model,
+``suite_steps_per_s`` measured in isolation, interleaved with the other model, one thread.
 """
 
 from __future__ import annotations

@@ -16,24 +16,18 @@ from typing import List, Optional
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.types import Override
 
+from project.sweeps.backend import AUTO_GROUP_LIMIT, near_equal
+
 SEED_KEY = "seed"
-AUTO_GROUP_LIMIT = 20  # as project.sweeps.backend.AUTO_GROUP_LIMIT (a test keeps them equal)
 
 
 def seed_chunks(seeds: list[str], per_job: Optional[int]) -> list[list[str]]:
-    """``seeds`` in consecutive groups: at most ``per_job`` (None: ``AUTO_GROUP_LIMIT``) each,
-    as few as that allows, sizes differing by at most one."""
+    """``seeds`` in consecutive groups: at most ``per_job`` (None: ``AUTO_GROUP_LIMIT``, the
+    sweep runner's) each, as few as that allows, sizes differing by at most one."""
     limit = AUTO_GROUP_LIMIT if per_job is None else per_job
     if limit < 1:
         raise ValueError(f"hydra.sweeper.seeds_per_job={per_job}: give 1 or more (or null)")
-    parts = -(-len(seeds) // limit)
-    base, extra = divmod(len(seeds), parts)
-    chunks, start = [], 0
-    for i in range(parts):
-        end = start + base + (i < extra)
-        chunks.append(seeds[start:end])
-        start = end
-    return chunks
+    return near_equal(seeds, -(-len(seeds) // limit))
 
 
 class SeedGroupSweeper(BasicSweeper):

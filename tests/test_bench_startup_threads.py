@@ -39,16 +39,19 @@ def test_the_thread_verdict_is_the_default_over_the_best_fixed_count():
 
 
 def test_the_startup_ratios_are_medians_of_paired_repeats():
-    m = {"import_s": [2.0, 4.0, 3.0],
+    m = {"import_s": [2.0, 4.0, 3.0], "lightning_s": [5.0, 8.0, 6.6],  # 2.5x, 2.0x, 2.2x
          "runs": [{"wall_s": 10.0, "train_s": 7.0, "outside_s": 3.0},  # 1.5x its import
                   {"wall_s": 20.0, "train_s": 8.0, "outside_s": 12.0},  # 3.0x
                   {"wall_s": 12.0, "train_s": 6.0, "outside_s": 6.0}],  # 2.0x
          "sweep_s": [14.0, 20.0, 24.0]}  # 1.4x, 1.0x, 2.0x its run
     lines = startup_check.report(m)
     assert "outside training / import torch = 2.00x" in lines[2] and "met" in lines[2]
-    assert "sweep / one run = 1.40x" in lines[4] and "met" in lines[4]
+    assert "/ import torch = 2.20x" in lines[3] and "OUT OF reach" in lines[3]
+    assert "sweep / one run = 1.40x" in lines[5] and "met" in lines[5]
     m["sweep_s"] = [16.0, 40.0, 24.0]  # 1.6x, 2.0x, 2.0x
-    assert "2.00x" in startup_check.report(m)[4] and "MISSED" in startup_check.report(m)[4]
+    assert "2.00x" in startup_check.report(m)[5] and "MISSED" in startup_check.report(m)[5]
+    m["lightning_s"] = [3.0, 6.0, 5.1]  # 1.5x, 1.5x, 1.7x
+    assert "= 1.50x" in startup_check.report(m)[3] and "within reach" in startup_check.report(m)[3]
 
 
 def test_the_sweep_spec_is_two_models_by_the_seeds(tmp_path):

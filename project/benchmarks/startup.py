@@ -3,6 +3,10 @@
 * outside/import: one ``python -m project.train task=digits`` process's wall time less its
   training clock (the summary's ``train_time_s``: imports, data, Trainer set-up, evaluations,
   test, writing), over the wall time of ``python -c 'import torch'`` (target <= 2x);
+* floor: ``python -c 'import lightning.pytorch'`` over the same import of torch: what every
+  Lightning run pays before the suite's first line (Lightning imports ``torch._dynamo`` and
+  all of ``torchmetrics``, which imports ``scipy.signal`` and ``matplotlib``); the first
+  target is out of reach for the Lightning trainer while this alone exceeds it;
 * sweep/one: the 16-run digits sweep (attention and baseline x 8 seeds, ``project.sweep``
   with default options and one worker per available CPU) over that one run's wall time
   (target <= 1.5x).
@@ -52,6 +56,11 @@ def import_torch_s() -> float:
     return timed([sys.executable, "-c", "import torch"])
 
 
+def import_lightning_s() -> float:
+    """Wall seconds of a bare ``python -c 'import lightning.pytorch'``."""
+    return timed([sys.executable, "-c", "import lightning.pytorch"])
+
+
 def one_run(overrides: list[str]) -> dict[str, float]:
     """One digits attention run (seed 0, its task config's budget) in a fresh process:
     wall, training clock and the time outside training, in seconds."""
@@ -91,10 +100,11 @@ def sweep_wall(seeds: int, workers: int, overrides: list[str]) -> float:
 
 def measure(repeats: int, sweep: bool, seeds: int, workers: int,
             overrides: list[str] = ()) -> dict[str, list]:
-    """Interleaved repeats of: import torch, one run, (the sweep)."""
-    out: dict[str, list] = {"import_s": [], "runs": [], "sweep_s": []}
+    """Interleaved repeats of: import torch, import lightning, one run, (the sweep)."""
+    out: dict[str, list] = {"import_s": [], "lightning_s": [], "runs": [], "sweep_s": []}
     for _ in range(repeats):
         out["import_s"].append(import_torch_s())
+        out["lightning_s"].append(import_lightning_s())
         out["runs"].append(one_run(list(overrides)))
         if sweep:
             out["sweep_s"].append(sweep_wall(seeds, workers, list(overrides)))
@@ -118,6 +128,14 @@ def report(m: dict[str, list]) -> list[str]:
              f"{each(outside)}",
              f"outside training / import torch = {ratio:.2f}x (median of per-repeat ratios; "
              f"target <= {IMPORT_TARGET}x: {'met' if ratio <= IMPORT_TARGET else 'MISSED'})"]
+    if m.get("lightning_s"):
+        light = m["lightning_s"]
+        floor = med([x / i for x, i in zip(light, imp)])
+        lines.append(f"python -c 'import lightning.pytorch': {med(light):.1f} s {each(light)}; "
+                     f"/ import torch = {floor:.2f}x (median of per-repeat ratios), the floor "
+                     "of any Lightning run's time outside training: the target is "
+                     f"{'within' if floor < IMPORT_TARGET else 'OUT OF'} reach of the "
+                     "Lightning trainer")
     if m["sweep_s"]:
         sw = m["sweep_s"]
         sratio = med([s / w for s, w in zip(sw, wall)])

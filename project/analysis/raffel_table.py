@@ -248,15 +248,21 @@ def agrees(ours_median: float, budget_epochs: int, paper: int | str) -> bool:
     return paper_unsolved or paper > budget_epochs
 
 
-def format_ours(c: pd.Series) -> str:
-    """``2 [1-3], 5/5, lr 0.01 x3, 0.003 x2``; unsolved: ``>10 [>10], 0/5, best acc 0.950``;
-    a cell where some seed ran fewer than the four rates says so."""
+def epochs_cell(c: pd.Series) -> str:
+    """A ``cell_summary`` row as ``2 [1-3], 5/5``: KM median epochs [range over seeds], seeds
+    solved; ``>10 [>10], 0/5`` where no seed solved it within the budget."""
     budget = f">{c['budget_epochs']}"
     median = f"{c['median']:g}" if math.isfinite(c["median"]) else budget
     high = str(c["high"]) if c["high_solved"] else budget
     span = budget if c["solved"] == 0 else (high if str(c["low"]) == high
                                             else f"{c['low']}-{high}")
-    text = f"{median} [{span}], {c['solved']}/{c['seeds']}"
+    return f"{median} [{span}], {c['solved']}/{c['seeds']}"
+
+
+def format_ours(c: pd.Series) -> str:
+    """``2 [1-3], 5/5, lr 0.01 x3, 0.003 x2``; unsolved: ``>10 [>10], 0/5, best acc 0.950``;
+    a cell where some seed ran fewer than the four rates says so."""
+    text = epochs_cell(c)
     if c["rates"]:
         text += ", lr " + ", ".join(f"{r:g} x{n}" for r, n in c["rates"].items())
     if not math.isfinite(c["median"]):

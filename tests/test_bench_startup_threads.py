@@ -82,3 +82,25 @@ def test_scale_on_paper_prices_a_run_from_the_bench_file(tmp_path, capsys):
                        str(tmp_path / "spec.yaml"), "--models", "1", "--seeds", "10"]) == 0
     out = capsys.readouterr().out
     assert "one-thread core-seconds, workers backend: 160 " in out  # 2 tasks x 10 x 8 s
+
+
+@pytest.mark.slow
+def test_the_startup_check_runs_end_to_end_on_a_shrunk_run(capsys):
+    """Fresh processes: import torch, import lightning, one digits run of 20 steps and a
+    2-run sweep of it; the printed ratios come from real timings."""
+    assert startup_check.main(["--repeats", "1", "--sweep", "--seeds", "1", "--workers", "1",
+                               "task.budget.max_steps=20",
+                               "task.budget.val_every_n_steps=10"]) == 0
+    out = capsys.readouterr().out
+    for line in ("outside training / import torch = ", "/ import torch = ",
+                 "sweep / one run = "):
+        assert line in out, out
+
+
+@pytest.mark.slow
+def test_the_thread_bench_runs_end_to_end_alone_and_beside_a_busy_process(capsys):
+    assert thread_bench.main(["--task", "digits", "--steps", "20", "--repeats", "1",
+                              "--settings", "default,1"]) == 0
+    out = capsys.readouterr().out
+    assert "| default | " in out and "| 1 | " in out
+    assert "alone: default / best fixed (1, " in out and "busy: default / best fixed" in out

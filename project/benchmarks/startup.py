@@ -64,7 +64,7 @@ def import_lightning_s() -> float:
 def one_run(overrides: list[str]) -> dict[str, float]:
     """One digits attention run (seed 0, its task config's budget) in a fresh process:
     wall, training clock and the time outside training, in seconds."""
-    from project import run_folder
+    from project.runs import folder as run_folder
 
     with tempfile.TemporaryDirectory() as d:
         wall = timed([sys.executable, "-m", "project.train", "task=digits", "model=attention",

@@ -64,7 +64,7 @@ def run_env(setting: Setting) -> dict[str, str]:
 
 def measure(setting: Setting, steps: int, overrides: list[str]) -> float:
     """ms per training step of one fresh ``project.train`` process with ``setting``."""
-    from project import run_folder
+    from project.runs import folder as run_folder
 
     with tempfile.TemporaryDirectory() as d:
         threads = [] if setting.threads is None else [f"trainer.num_threads={setting.threads}"]

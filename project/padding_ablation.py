@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from project.analysis.padding_ablation import ablation_markdown, ablation_table, read_arm
+from project.analysis.padding_ablation import ablation_table, read_arm
+from project.analysis.render.tables import to_markdown
 from project.cli import user_error
 
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         table = ablation_table({name: read_arm(path) for name, path in arms.items()}, lengths)
     except (ValueError, FileNotFoundError) as e:
         return user_error(e)
-    text = ablation_markdown(table)
+    text = to_markdown(table)
     print(text, end="")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

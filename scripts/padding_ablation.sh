@@ -51,8 +51,8 @@ for arm in ${arms//,/ }; do
     scripts/reproduce_raffel2016.sh "${common[@]}" --out "$out" --earlier "$earlier" || exit $?
     seeds_csv=docs/results/raffel2016/table_raffel2016_seeds.csv
   else
-    # shellcheck disable=SC2086  # SETS holds whole options
     out=runs/raffel2016_$profile-$arm
+    # shellcheck disable=SC2086  # SETS holds whole options, split on purpose
     scripts/reproduce_raffel2016.sh "${common[@]}" --lengths "$lengths" ${SETS[$arm]:-} \
       --arm "$arm" --out "$out" || exit $?
     seeds_csv=$out/table_raffel2016_seeds.csv

@@ -20,7 +20,6 @@ import pandas as pd
 
 from project.analysis.raffel_table import (
     PAPER_TABLE1, SEED_COLUMNS, agrees, cell_summary, epochs_cell)
-from project.analysis.render.tables import to_markdown
 
 
 def read_arm(path: Path) -> pd.DataFrame:
@@ -38,17 +37,16 @@ def ablation_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...]) -> p
     kept = {arm: seeds[seeds["T"].isin(lengths)] for arm, seeds in arms.items()}
     if all(seeds.empty for seeds in kept.values()):
         raise ValueError(f"no arm has runs at T0 in {', '.join(map(str, lengths))}")
-    cells = {arm: cell_summary(seeds).set_index(["problem", "T", "model"]) if len(seeds)
-             else pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["problem", "T",
-                                                                          "model"]))
-             for arm, seeds in kept.items()}
+    cells = {arm: cell_summary(seeds).set_index(["problem", "T", "model"])
+             for arm, seeds in kept.items() if not seeds.empty}
     keys = sorted({key for c in cells.values() for key in c.index})
     rows = []
     for problem, T, model in keys:
         paper = PAPER_TABLE1[(problem, model)][T]
         row = {"problem": problem, "T0": T, "model": model}
-        for arm, c in cells.items():
-            if (problem, T, model) in c.index:
+        for arm in arms:  # every arm a column, in the order given
+            c = cells.get(arm)
+            if c is not None and (problem, T, model) in c.index:
                 cell = c.loc[(problem, T, model)]
                 row[arm] = epochs_cell(cell)
                 row[f"{arm}: agree"] = "yes" if agrees(cell["median"], cell["budget_epochs"],
@@ -59,6 +57,3 @@ def ablation_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...]) -> p
         rows.append(row)
     return pd.DataFrame(rows)
 
-
-def ablation_markdown(table: pd.DataFrame) -> str:
-    return to_markdown(table)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from project.data.base import derived_seed
+from project.training.bare_updates import bare_updates_allowed
 from project.training.loss import loss_function, prediction, task_loss
 from project.training.metrics import build_metrics
 
@@ -33,6 +34,7 @@ class PoolingTaskModule(L.LightningModule):
         self.test_metrics = metric_set.clone(prefix="test/")
         self.diverged = False
         self.automatic_optimization = False
+        self._bare_updates: torch.optim.Optimizer | None = None  # set at the start of training
 
     def __setattr__(self, name: str, value) -> None:
         """Lightning sets ``_current_fx_name`` (a str or None) around every hook it calls,
@@ -78,6 +80,7 @@ class PoolingTaskModule(L.LightningModule):
         serves consecutive steps' batches together, so Lightning's per-batch cost is paid once
         per group). Each update is exactly the one a group of one would make."""
         optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        bare = self._bare_updates
         for batch, seed in zip(group, self.step_seeds(len(group))):
             self.reseed(seed)
             loss = self._loss(self(batch), batch["y"])
@@ -85,9 +88,16 @@ class PoolingTaskModule(L.LightningModule):
                 self.diverged = True
                 self.trainer.should_stop = True
                 return
-            optimizer.zero_grad()
-            self.manual_backward(loss)
-            optimizer.step()
+            if bare:  # nobody listens to the update's hooks: the same update, undispatched
+                bare.zero_grad()
+                loss.backward()
+                bare.step()
+                self._step_progress.increment_ready()
+                self._step_progress.increment_completed()
+            else:
+                optimizer.zero_grad()
+                self.manual_backward(loss)
+                optimizer.step()
             if scheduler is not None:
                 scheduler.step()
         # the last update's loss, logged sparsely (~1 ms a call): on logging batches and on
@@ -134,7 +144,13 @@ class PoolingTaskModule(L.LightningModule):
 
     def on_train_start(self) -> None:
         """A resumed run's optimizer state (restored from its checkpoint) must hold the
-        hyperparameters of the config the run claims, or it would train at another rate."""
+        hyperparameters of the config the run claims, or it would train at another rate.
+        Where no callback or hook listens to an update (``bare_updates_allowed``), updates
+        skip Lightning's per-update dispatch (~0.1-0.2 ms of a 2 ms CPU step)."""
+        trainer = self.trainer
+        self._bare_updates = (trainer.optimizers[0] if bare_updates_allowed(trainer, self)
+                              else None)
+        self._step_progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
         if self.trainer.ckpt_path:
             check_optimizer_hyperparameters(self.trainer.optimizers[0], self.hparams.optimizer,
                                             bool(self.hparams.scheduler), self.trainer.ckpt_path)

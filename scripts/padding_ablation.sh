@@ -10,24 +10,30 @@
 #   c  fixed lengths, masking kept: task.data.variable_length=false
 #   d  b plus the authors' markers and array width (+task.data.layout=authors): run it only if
 #      b leaves a gap to the paper
-# then the ablation table (python -m project.padding_ablation, into docs/results/padding_ablation/)
-# and the mechanism check (python -m project.length_mechanism) of every arm's runs.
+# then the ablation table (python -m project.padding_ablation) of every arm.
 #
-#   scripts/padding_ablation.sh [--arms a,b,c] [--workers N] [--profile cpu|gpu] [--dry-run]
+#   scripts/padding_ablation.sh [--arms a,b,c] [--workers N] [--profile cpu|gpu]
+#                               [--results DIR] [--dry-run]
 #
+# An arm that finishes is kept in DIR/<profile>-<arm>/ (default DIR docs/results/padding_ablation):
+# its per-seed and per-rate CSVs, table, invocations log and the mechanism check of its runs
+# (python -m project.length_mechanism); a later invocation, in this checkout or a clone, reads
+# the kept arm instead of training it again (remove the folder to rerun it). An arm stopped
+# part way continues where it stopped when the same command is rerun on the same machine
+# (finished runs are skipped).
 # --profile gpu: the arms at T0 = 5000 and 10000 (100 epochs, seeds 0-4; a GPU), into their own
-# folders (runs/raffel2016_gpu-<arm>). Rerunning the same command continues where it stopped
-# (finished runs are skipped; an arm that finished trains nothing).
+# folders (runs/raffel2016_gpu-<arm>).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-arms=a,b,c; workers=2; profile=cpu; dry=()
+arms=a,b,c; workers=2; profile=cpu; dry=(); results=docs/results/padding_ablation
 while [[ $# -gt 0 ]]; do
   case $1 in
     --arms) arms=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --profile) profile=$2; shift 2 ;;
+    --results) results=$2; shift 2 ;;
     --dry-run) dry=(--dry-run); shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -43,28 +49,33 @@ declare -A NAME=([a]="(a) masked" [b]="(b) unmasked" [c]="(c) fixed length"
                  [d]="(d) unmasked, authors' layout")
 earlier=docs/results/raffel2016/earlier_2026-12-02
 common=(--profile "$profile" --seeds 0,1,2,3,4 --workers "$workers" "${dry[@]}")
-columns=(); folders=()
+columns=()
 for arm in ${arms//,/ }; do
   [[ -n ${NAME[$arm]:-} ]] || { echo "error: --arms: unknown arm $arm (a, b, c, d)" >&2; exit 2; }
+  kept=$results/$profile-$arm
+  if [[ -f $kept/table_raffel2016_seeds.csv ]]; then
+    echo "arm $arm: kept in $kept (remove that folder to train it again)"
+    columns+=("${NAME[$arm]}=$kept/table_raffel2016_seeds.csv"); continue
+  fi
   if [[ $arm == a && $profile == cpu ]]; then  # Table 1 itself, T0 = 1000 at 5 seeds
     out=runs/raffel2016_cpu_5seeds
     scripts/reproduce_raffel2016.sh "${common[@]}" --out "$out" --earlier "$earlier" || exit $?
-    seeds_csv=docs/results/raffel2016/table_raffel2016_seeds.csv
   else
     out=runs/raffel2016_$profile-$arm
     # shellcheck disable=SC2086  # SETS holds whole options, split on purpose
     scripts/reproduce_raffel2016.sh "${common[@]}" --lengths "$lengths" ${SETS[$arm]:-} \
       --arm "$arm" --out "$out" || exit $?
-    seeds_csv=$out/table_raffel2016_seeds.csv
   fi
-  columns+=("${NAME[$arm]}=$seeds_csv"); folders+=("$out")
+  (( ${#dry[@]} )) && continue
+  # the arm finished: keep what its runs showed (the runs folder does not travel)
+  mkdir -p "$kept"
+  for f in table_raffel2016.md table_raffel2016.csv table_raffel2016_seeds.csv invocations.log; do
+    [[ -f $out/$f ]] && cp "$out/$f" "$kept/"
+  done
+  python -m project.length_mechanism "$out" --out "$kept/mechanism.csv" > /dev/null || exit $?
+  columns+=("${NAME[$arm]}=$kept/table_raffel2016_seeds.csv")
 done
 (( ${#dry[@]} )) && exit 0
-mkdir -p docs/results/padding_ablation
 python -m project.padding_ablation "${columns[@]}" --lengths "$lengths" \
-  --out "docs/results/padding_ablation/ablation_$profile.md" || exit $?
-for out in "${folders[@]}"; do
-  python -m project.length_mechanism "$out" --out "docs/results/padding_ablation/mechanism_$profile-$(basename "$out").csv" \
-    > /dev/null || exit $?
-done
-echo "ablation table: docs/results/padding_ablation/ablation_$profile.md; mechanism CSVs beside it"
+  --out "$results/ablation_$profile.md" || exit $?
+echo "ablation table: $results/ablation_$profile.md; each arm's runs, table and mechanism check in $results/$profile-<arm>/"

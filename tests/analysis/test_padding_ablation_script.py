@@ -43,3 +43,20 @@ def test_the_arms_dry_run_their_own_folders_with_their_overrides():
     assert all("task.data.variable_length=true" in ln for ln in runs[:48])
     assert not any("variable_length" in ln for ln in runs[48:])
     assert not (ROOT / "runs" / "raffel2016_cpu-c").exists()
+
+
+def test_kept_arms_are_read_not_trained_again(tmp_path):
+    """An arm kept by an earlier invocation (its folder under --results) is not trained: the
+    table is made from the kept per-seed CSVs, in the order the arms were given."""
+    seeds = (ROOT / "docs" / "results" / "raffel2016" / "table_raffel2016_seeds.csv").read_text()
+    for arm in ("a", "b"):
+        (tmp_path / f"cpu-{arm}").mkdir()
+        (tmp_path / f"cpu-{arm}" / "table_raffel2016_seeds.csv").write_text(seeds)
+    done = script("--arms", "b,a", "--results", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"arm b: kept in {tmp_path}/cpu-b (remove that folder to "
+                                  f"train it again)\narm a: kept in {tmp_path}/cpu-a")
+    assert not any(ln.startswith("rate ") for ln in done.stdout.splitlines())  # nothing planned
+    header = (tmp_path / "ablation_cpu.md").read_text().splitlines()[0]
+    assert header.index("(b) unmasked") < header.index("(a) masked")
+    assert (tmp_path / "ablation_cpu.csv").exists()

@@ -10,7 +10,8 @@
 #   c  fixed lengths, masking kept: task.data.variable_length=false
 #   d  b plus the authors' markers and array width (+task.data.layout=authors): run it only if
 #      b leaves a gap to the paper
-# then the ablation table (python -m project.padding_ablation) of every arm.
+# then the ablation table of every arm and their mechanism checks side by side
+# (python -m project.padding_ablation --mechanism).
 #
 #   scripts/padding_ablation.sh [--arms a,b,c] [--workers N] [--profile cpu|gpu]
 #                               [--results DIR] [--dry-run]
@@ -33,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --profile) profile=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --dry-run) dry=(--dry-run); shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +77,6 @@ for arm in ${arms//,/ }; do
   columns+=("${NAME[$arm]}=$kept/table_raffel2016_seeds.csv")
 done
 (( ${#dry[@]} )) && exit 0
-python -m project.padding_ablation "${columns[@]}" --lengths "$lengths" \
+python -m project.padding_ablation "${columns[@]}" --lengths "$lengths" --mechanism \
   --out "$results/ablation_$profile.md" || exit $?
-echo "ablation table: $results/ablation_$profile.md; each arm's runs, table and mechanism check in $results/$profile-<arm>/"
+echo "ablation table: $results/ablation_$profile.md, the mechanism checks side by side in $results/ablation_${profile}_mechanism.md; each arm's own in $results/$profile-<arm>/"

@@ -10,6 +10,10 @@ the paper (``raffel_table.agrees``: within one epoch, or both unsolved).
 
 A row is problem x T0 x model; a column per arm, then the paper's value. The arm that
 explains the gap is the one whose cells agree where (a)'s do not.
+
+``mechanism_table`` sets the arms' mechanism checks side by side (each arm's
+``project.length_mechanism`` rows, ``mechanism.csv``): per problem x T0 x model, the slope of
+the held-out error on z = S (mean L / L - 1) over the runs of one rate (slope 1: blind to 1/L).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from project.analysis.raffel_table import (
-    PAPER_TABLE1, SEED_COLUMNS, agrees, cell_summary, epochs_cell)
+    PAPER_MODELS, PAPER_TABLE1, PROBLEMS, SEED_COLUMNS, agrees, cell_summary, epochs_cell)
+
+MECHANISM_COLUMNS = ["task", "model", "seed", "setting", "slope", "p"]
 
 
 def read_arm(path: Path) -> pd.DataFrame:
@@ -57,3 +63,54 @@ def ablation_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...]) -> p
         rows.append(row)
     return pd.DataFrame(rows)
 
+
+
+def read_mechanism(path: Path) -> pd.DataFrame:
+    """An arm's mechanism rows (``python -m project.length_mechanism --out``), refused in one
+    line when a column the table needs is missing."""
+    rows = pd.read_csv(path)
+    missing = [c for c in MECHANISM_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"{path}: not a length_mechanism CSV (no column {', '.join(missing)})")
+    return rows
+
+
+def _override(setting: str, key: str) -> str | None:
+    """The value of ``key`` in a run's comma-joined setting overrides, or None."""
+    for item in str(setting).split(","):
+        name, _, value = item.partition("=")
+        if name == key:
+            return value
+    return None
+
+
+def slope_cell(runs: pd.DataFrame) -> str:
+    """Median slope [min, max] over the runs, and how many have p < 0.01 (n/N); "-" where
+    no run has a slope (fixed lengths: z is zero)."""
+    slopes = runs["slope"].dropna()
+    if slopes.empty:
+        return "-"
+    low = int((runs.loc[slopes.index, "p"] < 0.01).sum())
+    return (f"{slopes.median():.2f} [{slopes.min():.2f}, {slopes.max():.2f}], "
+            f"p < 0.01 in {low}/{len(slopes)}")
+
+
+def mechanism_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...],
+                    lr: float = 0.01) -> pd.DataFrame:
+    """Rows problem x T0 x model; per arm the slope cell (``slope_cell``) of its runs at rate
+    ``lr`` ("not run" where the arm has none)."""
+    cells: dict[tuple, dict[str, str]] = {}
+    for arm, rows in arms.items():
+        rows = rows.assign(T0=[_override(s, "task.seq_len") for s in rows["setting"]],
+                           lr=[_override(s, "optimizer.lr") for s in rows["setting"]])
+        rows = rows[rows["T0"].notna() & rows["lr"].notna()]
+        rows = rows[rows["T0"].astype(int).isin(lengths) & (rows["lr"].astype(float) == lr)]
+        for (task, T0, model), runs in rows.groupby(["task", "T0", "model"]):
+            key = (PROBLEMS.get(task, task), int(T0), PAPER_MODELS.get(model, model))
+            cells.setdefault(key, {})[arm] = slope_cell(runs)
+    if not cells:
+        raise ValueError(f"no mechanism rows at rate {lr} and T0 in "
+                         f"{', '.join(map(str, lengths))}")
+    return pd.DataFrame([{"problem": p, "T0": T, "model": m,
+                          **{arm: cells[(p, T, m)].get(arm, "not run") for arm in arms}}
+                         for p, T, m in sorted(cells)])

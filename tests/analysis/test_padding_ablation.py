@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from project import padding_ablation as ablation_cmd
-from project.analysis.padding_ablation import ablation_table
+from project.analysis.padding_ablation import ablation_table, mechanism_table
 
 
 def seeds(problem, T, model, epochs, solved, budget_epochs=10):
@@ -66,3 +66,50 @@ def test_the_command_writes_the_table_and_refuses_a_wrong_file_in_one_line(tmp_p
     assert err.startswith("error: ") and "no column epochs" in err and err.count("\n") == 1
     assert ablation_cmd.main(["no-equals-sign"]) == 2
     assert "expected NAME=FILE_seeds.csv" in capsys.readouterr().err
+
+
+def mechanism_rows(task, T0, model, lr, slopes, ps):
+    setting = f"optimizer.lr={lr},task.net.init=raffel2016,task.seq_len={T0}"
+    return [{"task": task, "model": model, "seed": i, "setting": setting, "slope": s, "p": p}
+            for i, (s, p) in enumerate(zip(slopes, ps))]
+
+
+# arm (a): adding T0=500 attention at 0.01, slopes 0.9, 0.5, 0.8 (median 0.8, range 0.5-0.9),
+# two of them with p < 0.01; a run at 0.003 that the table must leave out (slope 5).
+MECH_A = pd.DataFrame(mechanism_rows("adding", 500, "attention_tanh", 0.01, [0.9, 0.5, 0.8],
+                                     [1e-20, 0.2, 1e-5])
+                      + mechanism_rows("adding", 500, "attention_tanh", 0.003, [5.0], [0.0]))
+# arm (c): fixed lengths, so no slope (NaN) for its runs
+MECH_C = pd.DataFrame(mechanism_rows("adding", 500, "attention_tanh", 0.01,
+                                     [float("nan")] * 2, [float("nan")] * 2)
+                      + mechanism_rows("multiply", 1000, "baseline", 0.01, [0.1], [0.5]))
+
+
+def test_the_mechanism_table_sets_one_rates_slopes_side_by_side():
+    table = mechanism_table({"(a)": MECH_A, "(c)": MECH_C}, (500, 1000))
+    assert table.to_dict("records") == [
+        {"problem": "add", "T0": 500, "model": "attention",
+         "(a)": "0.80 [0.50, 0.90], p < 0.01 in 2/3", "(c)": "-"},
+        {"problem": "multiply", "T0": 1000, "model": "mean",
+         "(a)": "not run", "(c)": "0.10 [0.10, 0.10], p < 0.01 in 0/1"}]
+    with pytest.raises(ValueError, match="no mechanism rows at rate 0.01 and T0 in 5000"):
+        mechanism_table({"(a)": MECH_A}, (5000,))
+
+
+def test_the_command_reads_each_arms_mechanism_beside_its_csv(tmp_path, capsys):
+    for arm, seeds_rows, mech in (("a", ARM_A, MECH_A), ("c", ARM_B, MECH_C)):
+        (tmp_path / arm).mkdir()
+        seeds_rows.to_csv(tmp_path / arm / "seeds.csv", index=False)
+        mech.to_csv(tmp_path / arm / "mechanism.csv", index=False)
+    out = tmp_path / "ablation.md"
+    assert ablation_cmd.main([f"(a)={tmp_path / 'a' / 'seeds.csv'}",
+                              f"(c)={tmp_path / 'c' / 'seeds.csv'}", "--mechanism",
+                              "--out", str(out)]) == 0
+    mechanism = (tmp_path / "ablation_mechanism.md").read_text()
+    assert "| add | 500 | attention | 0.80 [0.50, 0.90], p < 0.01 in 2/3 | - |" in mechanism
+    assert (tmp_path / "ablation_mechanism.csv").exists() and out.exists()
+    (tmp_path / "c" / "mechanism.csv").write_text("task,slope\nadding,1\n")
+    assert ablation_cmd.main([f"(a)={tmp_path / 'a' / 'seeds.csv'}",
+                              f"(c)={tmp_path / 'c' / 'seeds.csv'}", "--mechanism"]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'c' / 'mechanism.csv'}: not a "
+                                       "length_mechanism CSV (no column model, seed, setting, p)\n")

@@ -49,9 +49,11 @@ def test_kept_arms_are_read_not_trained_again(tmp_path):
     """An arm kept by an earlier invocation (its folder under --results) is not trained: the
     table is made from the kept per-seed CSVs, in the order the arms were given."""
     seeds = (ROOT / "docs" / "results" / "raffel2016" / "table_raffel2016_seeds.csv").read_text()
+    mechanism = (ROOT / "docs" / "results" / "padding_pilot" / "mechanism.csv").read_text()
     for arm in ("a", "b"):
         (tmp_path / f"cpu-{arm}").mkdir()
         (tmp_path / f"cpu-{arm}" / "table_raffel2016_seeds.csv").write_text(seeds)
+        (tmp_path / f"cpu-{arm}" / "mechanism.csv").write_text(mechanism)
     done = script("--arms", "b,a", "--results", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"arm b: kept in {tmp_path}/cpu-b (remove that folder to "
@@ -60,3 +62,5 @@ def test_kept_arms_are_read_not_trained_again(tmp_path):
     header = (tmp_path / "ablation_cpu.md").read_text().splitlines()[0]
     assert header.index("(b) unmasked") < header.index("(a) masked")
     assert (tmp_path / "ablation_cpu.csv").exists()
+    mechanism_header = (tmp_path / "ablation_cpu_mechanism.md").read_text().splitlines()[0]
+    assert mechanism_header == "| problem | T0 | model | (b) unmasked | (a) masked |"

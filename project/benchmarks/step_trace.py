@@ -19,6 +19,9 @@ means over whole batches after the first five updates (warm-up):
   batch, so spread over its updates), the per-step reseed and the suite's callbacks.
 
 The suite's *other* less the raw loop's is the per-update cost Lightning and the suite add.
+The marks listen to the update hooks, so traced suite runs take Lightning's dispatched path;
+a run as a user gets it skips that dispatch (``project.training.bare_updates``), and
+``scripts/bench_bare_updates.py`` measures the difference.
 """
 
 from __future__ import annotations

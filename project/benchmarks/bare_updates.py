@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 
 import lightning as L
@@ -91,7 +90,3 @@ def main(argv: list[str] | None = None) -> int:
           f"{start}, at the end {loadavg()}; one thread, {args.repeats} pairs per row")
     print(table(result))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

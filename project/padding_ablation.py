@@ -7,7 +7,8 @@ problem x T0 x model with each arm's cell and agreement beside the paper's value
 (``project.analysis.padding_ablation``). With ``--out``, also FILE.md and FILE.csv.
 
 ``--mechanism``: also each arm's mechanism check side by side, read from ``mechanism.csv``
-beside its per-seed CSV (``scripts/padding_ablation.sh`` keeps both in the arm's folder): the
+beside its per-seed CSV (``scripts/padding_ablation.sh`` keeps both in the arm's folder; an arm
+without one gets "not run" cells, with a note on stderr): the
 slope of the held-out error on z = S (mean L / L - 1) of the runs at rate ``--lr`` (default
 0.01, the rate every cell runs first and in full); with ``--out``, FILE_mechanism.md/.csv.
 """
@@ -49,9 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         tables = {"": ablation_table({name: read_arm(path) for name, path in arms.items()},
                                      lengths)}
         if args.mechanism:
+            checked = {name: path.parent / "mechanism.csv" for name, path in arms.items()}
+            for name, path in checked.items():
+                if not path.exists():
+                    print(f"note: arm {name}: no {path}; its mechanism cells say not run",
+                          file=sys.stderr)
             tables["_mechanism"] = mechanism_table(
-                {name: read_mechanism(path.parent / "mechanism.csv")
-                 for name, path in arms.items()}, lengths, args.lr)
+                {name: read_mechanism(path) for name, path in checked.items() if path.exists()},
+                lengths, args.lr, columns=list(arms))
     except (ValueError, FileNotFoundError) as e:
         return user_error(e)
     for suffix, table in tables.items():

@@ -96,9 +96,10 @@ def slope_cell(runs: pd.DataFrame) -> str:
 
 
 def mechanism_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...],
-                    lr: float = 0.01) -> pd.DataFrame:
+                    lr: float = 0.01, columns: list[str] | None = None) -> pd.DataFrame:
     """Rows problem x T0 x model; per arm the slope cell (``slope_cell``) of its runs at rate
-    ``lr`` ("not run" where the arm has none)."""
+    ``lr`` ("not run" where the arm has none); a column per arm, or per name in ``columns``
+    (arms without rows among them)."""
     cells: dict[tuple, dict[str, str]] = {}
     for arm, rows in arms.items():
         rows = rows.assign(T0=[_override(s, "task.seq_len") for s in rows["setting"]],
@@ -112,5 +113,6 @@ def mechanism_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...],
         raise ValueError(f"no mechanism rows at rate {lr} and T0 in "
                          f"{', '.join(map(str, lengths))}")
     return pd.DataFrame([{"problem": p, "T0": T, "model": m,
-                          **{arm: cells[(p, T, m)].get(arm, "not run") for arm in arms}}
+                          **{arm: cells[(p, T, m)].get(arm, "not run")
+                             for arm in columns or arms}}
                          for p, T, m in sorted(cells)])

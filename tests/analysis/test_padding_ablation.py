@@ -113,3 +113,18 @@ def test_the_command_reads_each_arms_mechanism_beside_its_csv(tmp_path, capsys):
                               f"(c)={tmp_path / 'c' / 'seeds.csv'}", "--mechanism"]) == 2
     assert capsys.readouterr().err == (f"error: {tmp_path / 'c' / 'mechanism.csv'}: not a "
                                        "length_mechanism CSV (no column model, seed, setting, p)\n")
+
+
+def test_an_arm_without_a_mechanism_check_gets_not_run_cells_and_a_note(tmp_path, capsys):
+    for arm, seeds_rows in (("a", ARM_A), ("b", ARM_B)):
+        (tmp_path / arm).mkdir()
+        seeds_rows.to_csv(tmp_path / arm / "seeds.csv", index=False)
+    MECH_A.to_csv(tmp_path / "b" / "mechanism.csv", index=False)  # (a) has none
+    out = tmp_path / "ablation.md"
+    assert ablation_cmd.main([f"(a)={tmp_path / 'a' / 'seeds.csv'}",
+                              f"(b)={tmp_path / 'b' / 'seeds.csv'}", "--mechanism",
+                              "--out", str(out)]) == 0
+    assert capsys.readouterr().err == (f"note: arm (a): no {tmp_path / 'a' / 'mechanism.csv'}; "
+                                       "its mechanism cells say not run\n")
+    assert (tmp_path / "ablation_mechanism.md").read_text().splitlines()[2] == \
+        "| add | 500 | attention | not run | 0.80 [0.50, 0.90], p < 0.01 in 2/3 |"

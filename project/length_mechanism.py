@@ -1,10 +1,11 @@
 """Does a trained adding/multiply model's held-out error carry the 1/L signature? (issue 29)
 
     python -m project.length_mechanism RUN_DIR [RUN_DIR ...] [--split test] [--bins 4]
-        [--out FILE.csv]
+        [--out FILE.csv] [--earlier FILE.csv]
 
 One row per finished run: its held-out error regressed on S (mean L / L - 1) and split by
-length (``project.analysis.length_mechanism``).
+length (``project.analysis.length_mechanism``). ``--earlier``: an earlier ``--out`` whose rows
+stand for runs no longer on disk (a run found here replaces its earlier row).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from project.analysis.length_mechanism import find_runs, mechanism_row, predict_run, run_label
+from project.analysis.mechanism_csv import RUN_KEY, read_mechanism
 from project.cli import user_error
 from project.runs import folder as run_folder
 
@@ -27,15 +29,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", choices=("val", "test"), default="test")
     p.add_argument("--bins", type=int, default=4, help="length bins (equal counts)")
     p.add_argument("--out", type=Path, help="also write the rows here (CSV)")
+    p.add_argument("--earlier", type=Path, metavar="CSV",
+                   help="an earlier --out: its rows stand for runs no longer on disk")
     args = p.parse_args(argv)
     try:
         if args.bins < 1:
             raise ValueError(f"--bins {args.bins}: must be >= 1")
+        earlier = read_mechanism(args.earlier) if args.earlier else None
+        runs = find_runs(args.runs, allow_none=earlier is not None)
         rows = [run_label(r) | mechanism_row(**predict_run(r, args.split), bins=args.bins)
-                for r in find_runs(args.runs)]
+                for r in runs]
     except (ValueError, FileNotFoundError, KeyError) as e:
         return user_error(e)
     table = pd.DataFrame(rows)
+    if earlier is not None:  # a run on disk replaces its earlier row
+        table = (pd.concat([earlier, table], ignore_index=True)
+                 .drop_duplicates(RUN_KEY, keep="last").reset_index(drop=True))
     shared = set.intersection(*(set(s.split(",")) for s in table["setting"]))
     shown = table.assign(setting=[",".join(o for o in s.split(",") if o not in shared) or "-"
                                   for s in table["setting"]])

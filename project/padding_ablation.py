@@ -19,8 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from project.analysis.padding_ablation import (ablation_table, mechanism_table, read_arm,
-                                               read_mechanism)
+from project.analysis.mechanism_csv import read_mechanism
+from project.analysis.padding_ablation import ablation_table, mechanism_table, read_arm
 from project.analysis.render.tables import to_markdown
 from project.cli import user_error
 

@@ -22,7 +22,8 @@
 #                         docs/results/raffel2016/earlier_2026-11-28: its per-seed, per-rate
 #                         and variable-length CSVs stand for runs no longer on disk; the rates
 #                         they cover are not run again, and its invocations.log heads the list;
-#                         never docs/results/raffel2016 itself, which the table rewrites)
+#                         never docs/results/raffel2016 itself, which the table rewrites; its
+#                         runs' --set overrides, listed in its file overrides, must be these)
 #            --no-run (train nothing: the table and docs from the runs in --out)
 #            --dry-run (list each rate's runs still to do, with their budgets; train nothing)
 #            --set KEY=VALUE  a Hydra override for every run (repeatable), e.g. an ablation's
@@ -82,23 +83,27 @@ while [[ $# -gt 0 ]]; do
            sets+=(--set "$2"); shift 2 ;;
     --arm) [[ ${2:-} =~ ^[A-Za-z0-9][A-Za-z0-9._=,+-]*$ ]] || { echo "error: --arm ${2:-}: expected a folder name (letters, digits, . _ = , + -)" >&2; exit 2; }
            arm=$2; shift 2 ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
 keep=(); for t in ${lengths//,/ }; do (( t <= max_t )) && keep+=("$t"); done
 lengths=$(IFS=,; echo "${keep[*]}")
 if (( fixed )) && [[ -z $lengths ]]; then echo "error: no T0 <= --max-T $max_t" >&2; exit 2; fi
-if [[ -z $arm && ${#sets[@]} -gt 0 ]]; then  # the arm named by its overrides
-  arm=$(for (( i = 1; i < ${#sets[@]}; i += 2 )); do echo "${sets[i]}"; done | paste -sd, | tr '/ ' '__')
+overrides=$(for (( i = 1; i < ${#sets[@]}; i += 2 )); do echo "${sets[i]}"; done)
+if [[ -z $arm && -n $overrides ]]; then  # the arm named by its overrides
+  arm=$(paste -sd, <<< "$overrides" | tr '/ ' '__')
 fi
 out=${out:-runs/raffel2016_$profile${arm:+-$arm}}
 if [[ -n $arm ]] && (( doc )); then
   doc=0; echo "arm $arm: its table goes to its own folder, not to docs/results.md"
 fi
 earlier_seeds=""
-if [[ -n $earlier && -n $arm ]]; then
-  echo "error: --earlier with --set/--arm: the earlier table's runs are not of arm $arm" >&2; exit 2
+if [[ -n $earlier ]]; then  # an earlier table stands for runs made under the same overrides
+  made=$(cat "$earlier/overrides" 2>/dev/null)
+  if [[ $made != "$overrides" ]]; then
+    echo "error: --earlier $earlier: its runs were made under the overrides [$(paste -sd' ' <<< "$made")], these are under [$(paste -sd' ' <<< "$overrides")] (its file overrides)" >&2; exit 2
+  fi
 fi
 if [[ -n $earlier ]]; then
   earlier_seeds=$earlier/table_raffel2016_seeds.csv
@@ -137,6 +142,7 @@ run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: an earlier table's 
 status=0
 if (( train && ! dry )); then
   mkdir -p "$out"
+  [[ -n $overrides ]] && echo "$overrides" > "$out/overrides"  # what an --earlier snapshot must match
   log_end() {
     echo "- \`scripts/reproduce_raffel2016.sh ${args[*]}\`: started $date_start, load $load_start; ended $(date -u +%Y-%m-%dT%H:%MZ), wall $(( $(date +%s) - start ))s, load $(cut -d' ' -f1-3 /proc/loadavg), $1" >> "$out/invocations.log"
   }

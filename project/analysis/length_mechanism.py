@@ -123,13 +123,14 @@ def run_label(run_dir: Path) -> dict:
             "steps_to_target": summary["steps_to_target"]}
 
 
-def find_runs(paths: list[Path]) -> list[Path]:
-    """Finished run folders: each path itself or every one under it."""
+def find_runs(paths: list[Path], allow_none: bool = False) -> list[Path]:
+    """Finished run folders: each path itself or every one under it (none is an error unless
+    ``allow_none``)."""
     runs = []
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"no such folder: {path}")
         runs += [path] if run_folder.is_finished(path) else run_folder.find_run_dirs(path)
-    if not runs:
+    if not runs and not allow_none:
         raise ValueError(f"no finished runs under {', '.join(map(str, paths))}")
     return runs

@@ -25,9 +25,6 @@ import pandas as pd
 from project.analysis.raffel_table import (
     PAPER_MODELS, PAPER_TABLE1, PROBLEMS, SEED_COLUMNS, agrees, cell_summary, epochs_cell)
 
-MECHANISM_COLUMNS = ["task", "model", "seed", "setting", "slope", "p"]
-
-
 def read_arm(path: Path) -> pd.DataFrame:
     """An arm's per-seed CSV, refused in one line when it lacks a column the cells need."""
     seeds = pd.read_csv(path)
@@ -63,16 +60,6 @@ def ablation_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...]) -> p
         rows.append(row)
     return pd.DataFrame(rows)
 
-
-
-def read_mechanism(path: Path) -> pd.DataFrame:
-    """An arm's mechanism rows (``python -m project.length_mechanism --out``), refused in one
-    line when a column the table needs is missing."""
-    rows = pd.read_csv(path)
-    missing = [c for c in MECHANISM_COLUMNS if c not in rows.columns]
-    if missing:
-        raise ValueError(f"{path}: not a length_mechanism CSV (no column {', '.join(missing)})")
-    return rows
 
 
 def _override(setting: str, key: str) -> str | None:

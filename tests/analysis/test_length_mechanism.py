@@ -5,6 +5,7 @@ answers, and end to end on a tiny trained run."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from project import length_mechanism as command
@@ -77,6 +78,20 @@ def test_end_to_end_the_predictions_reproduce_the_runs_own_test_metrics(tmp_path
                                                         summary["steps_to_target"])
     assert "task.net.padding=unmasked" in capsys.readouterr().out
     assert (tmp_path / "m.csv").read_text().startswith("task,model,seed,setting,reached,steps_to_target,slope")
+
+    # --earlier: rows of runs no longer on disk are kept, a run found here replaces its row
+    rows = pd.read_csv(tmp_path / "m.csv")
+    fresh = rows.loc[0, "slope"]
+    gone = rows.assign(seed=7, slope=0.5)
+    pd.concat([rows.assign(slope=99.0), gone]).to_csv(tmp_path / "earlier.csv", index=False)
+    assert command.main([str(tmp_path / "run"), "--out", str(tmp_path / "both.csv"),
+                         "--earlier", str(tmp_path / "earlier.csv")]) == 0
+    both = pd.read_csv(tmp_path / "both.csv").set_index("seed")["slope"]
+    assert both.to_dict() == {0: fresh, 7: 0.5}
+    (tmp_path / "empty").mkdir()  # nothing on disk: the earlier rows alone
+    assert command.main([str(tmp_path / "empty"), "--out", str(tmp_path / "only.csv"),
+                         "--earlier", str(tmp_path / "earlier.csv")]) == 0
+    assert pd.read_csv(tmp_path / "only.csv")["slope"].tolist() == [99.0, 0.5]
 
 
 def test_a_missing_folder_is_one_error_line(tmp_path, capsys):

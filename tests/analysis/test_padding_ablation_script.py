@@ -1,8 +1,13 @@
 """scripts/padding_ablation.sh: each arm's overrides reach its runs in its own folder, arm (a)
 trains only what the committed Table 1 lacks, and bad input is one error line (dry runs)."""
 
+import os
+import shutil
+import signal
 import subprocess
+import time
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
@@ -64,3 +69,37 @@ def test_kept_arms_are_read_not_trained_again(tmp_path):
     assert (tmp_path / "ablation_cpu.csv").exists()
     mechanism_header = (tmp_path / "ablation_cpu_mechanism.md").read_text().splitlines()[0]
     assert mechanism_header == "| problem | T0 | model | (b) unmasked | (a) masked |"
+
+
+@pytest.mark.slow
+def test_a_stopped_arm_keeps_what_it_finished_and_a_rerun_elsewhere_continues_from_it(tmp_path):
+    """Stopped (TERM to its process group, as Ctrl-C or a scheduler does) after its first runs
+    finish, an arm keeps their table, invocations and mechanism rows; with its runs folder gone
+    (a clone, a new machine) the same command plans only the runs the snapshot lacks."""
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    command = ["bash", str(SCRIPT), "--arms", "c", "--results", str(results), "--runs", str(runs)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list(runs.rglob("summary.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(1)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    unfinished = results / "cpu-c-unfinished"
+    assert proc.returncode == 143 and f"what it finished is kept in {unfinished}" in err, err
+    finished = len(list(runs.rglob("summary.json")))  # rate 1e-2 runs, one per (cell, seed)
+    seeds = pd.read_csv(unfinished / "table_raffel2016_seeds.csv")
+    assert len(seeds) == finished and (seeds["rates_run"] == 1).all()
+    assert len(pd.read_csv(unfinished / "mechanism.csv")) == finished
+    assert (unfinished / "overrides").read_text() == "task.data.variable_length=false\n"
+    assert "stopped by a signal" in (unfinished / "invocations.log").read_text()
+    assert not (results / "cpu-c").exists() and not (results / "cpu-c-unfinished.partial").exists()
+
+    shutil.rmtree(runs)
+    done = script(*command[2:], "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert f"arm c: continues from {unfinished}" in done.stdout
+    first = next(ln for ln in done.stdout.splitlines() if ln.startswith("rate 0.01:"))
+    assert (f"{40 - finished} to run" in first
+            and f"{finished} covered by the earlier table" in first), first

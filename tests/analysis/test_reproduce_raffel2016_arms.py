@@ -39,7 +39,8 @@ def test_a_named_arm_goes_to_its_folder():
 @pytest.mark.parametrize("args, message", [
     (["--set", "weight_decay"], "--set weight_decay: expected KEY=VALUE"),
     (["--arm", "../x"], "--arm ../x: expected a folder name"),
-    (["--set", "a=1", "--earlier", "docs"], "--earlier with --set/--arm"),
+    (["--set", "a=1", "--earlier", "docs"],
+     "--earlier docs: its runs were made under the overrides [], these are under [a=1]"),
 ])
 def test_bad_arm_options_are_one_error_line(args, message):
     done = script(*args)

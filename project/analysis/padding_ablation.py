@@ -23,7 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from project.analysis.raffel_table import (
-    PAPER_MODELS, PAPER_TABLE1, PROBLEMS, SEED_COLUMNS, agrees, cell_summary, epochs_cell)
+    PAPER_MODELS, PAPER_TABLE1, PROBLEMS, RATES, SEED_COLUMNS, agrees, cell_summary,
+    epochs_cell)
+
 
 def read_arm(path: Path) -> pd.DataFrame:
     """An arm's per-seed CSV, refused in one line when it lacks a column the cells need."""
@@ -52,6 +54,8 @@ def ablation_table(arms: dict[str, pd.DataFrame], lengths: tuple[int, ...]) -> p
             if c is not None and (problem, T, model) in c.index:
                 cell = c.loc[(problem, T, model)]
                 row[arm] = epochs_cell(cell)
+                if cell["rates_run"] < len(RATES):  # an arm stopped part way (-unfinished)
+                    row[arm] += f", {cell['rates_run']} of {len(RATES)} rates"
                 row[f"{arm}: agree"] = "yes" if agrees(cell["median"], cell["budget_epochs"],
                                                        paper) else "no"
             else:

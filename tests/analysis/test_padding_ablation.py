@@ -44,6 +44,14 @@ def test_each_arm_gets_its_cell_and_agreement_beside_the_paper():
                                    "(b): agree", "paper (epochs)"]
 
 
+def test_a_cell_of_an_arm_stopped_part_way_says_how_many_rates_ran():
+    partial = ARM_B.assign(rates_run=[4] * 5 + [2, 1, 2] + [4, 4])  # the fewest a seed ran
+    rows = {(r["problem"], r["T0"], r["model"]): r
+            for r in ablation_table({"(b)": partial}, (500, 1000)).to_dict("records")}
+    assert rows[("add", 500, "mean")]["(b)"] == ">10 [>10], 0/3, 1 of 4 rates"
+    assert rows[("add", 500, "attention")]["(b)"] == "1 [1-2], 5/5"
+
+
 def test_lengths_filter_the_rows_and_none_left_is_an_error():
     table = ablation_table({"(b)": ARM_B}, (1000,))
     assert table[["problem", "T0", "model"]].values.tolist() == [["add", 1000, "attention"]]

@@ -52,6 +52,20 @@ def test_the_arms_dry_run_their_own_folders_with_their_overrides(tmp_path):
     assert not (tmp_path / "runs").exists()  # a dry run makes nothing
 
 
+def test_problems_limit_the_arm_to_them(tmp_path):
+    """--problems multiply: arm (d) plans only multiplication (4 rates x T0 500, 1000 x 2
+    models x 5 seeds), each run with (d)'s overrides."""
+    done = script("--arms", "d", "--problems", "multiply", "--dry-run", "--results",
+                  str(tmp_path), "--runs", str(tmp_path / "runs"))
+    assert done.returncode == 0, done.stderr
+    rates = [ln for ln in done.stdout.splitlines() if ln.startswith("rate ")]
+    assert len(rates) == 4 and all("20 to run" in ln for ln in rates), rates
+    runs = [ln for ln in done.stdout.splitlines() if ln.startswith("  ")]
+    assert len(runs) == 80 and all(ln.startswith("  multiply[") for ln in runs)
+    assert all("task.net.padding=unmasked" in ln and "task.data.layout=authors" in ln
+               for ln in runs)
+
+
 def test_kept_arms_are_read_not_trained_again(tmp_path):
     """An arm kept by an earlier invocation (its folder under --results) is not trained: the
     table is made from the kept per-seed CSVs, in the order the arms were given."""

@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", required=True, help="e.g. 0,1,2")
     p.add_argument("--epochs", type=int, default=10, help="budget in epochs of 1000 updates")
     p.add_argument("--problems", default="adding,multiply")
+    p.add_argument("--models", default="attention_tanh,baseline",
+                   help="the models trained (default both of the paper's)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a Hydra override for every run (repeatable)")
@@ -73,6 +75,15 @@ def parse_sets(items: list[str]) -> dict[str, str]:
     return sets
 
 
+def models(text: str) -> list[str]:
+    """``--models``: a comma list of the paper's two models (``PAPER_MODELS``)."""
+    names = text.split(",")
+    unknown = [m for m in names if m not in PAPER_MODELS]
+    if unknown or not names:
+        raise ValueError(f"--models {text}: expected some of {', '.join(PAPER_MODELS)}")
+    return names
+
+
 def key(task, model, seed, setting):
     """A (problem, T0, model, seed) of this very setting: its overrides but rate and budget."""
     return task, model, int(seed), tuple(o for o in setting if not str(o).startswith(RATE_KEYS))
@@ -87,7 +98,7 @@ def run_waves(args: argparse.Namespace, console: Console) -> bool:
     cells = [{"+experiment": args.experiment, "task": p, "task.seq_len": int(t), "model": m,
               "seed": int(s), "task.budget.max_steps": budget, **sets}
              for p in args.problems.split(",") for t in args.lengths.split(",")
-             for m in ("attention_tanh", "baseline") for s in args.seeds.split(",")]
+             for m in models(args.models) for s in args.seeds.split(",")]
     workers, threads = plan_threads(args.workers, None, cpu_count())
     backend = None if args.dry_run else ProcessBackend(workers, threads, console, [])
     failed_any = False

@@ -9,11 +9,12 @@
 #   b  pooling over the padded width without the mask (the authors'): +task.net.padding=unmasked
 #   c  fixed lengths, masking kept: task.data.variable_length=false
 #   d  b plus the authors' markers and array width (+task.data.layout=authors): run it only if
-#      b leaves a gap to the paper
+#      b leaves a gap to the paper, and only on the problems where it does (--problems)
 # then the ablation table of every arm and their mechanism checks side by side
 # (python -m project.padding_ablation --mechanism).
 #
 #   scripts/padding_ablation.sh [--arms a,b,c] [--workers N] [--profile cpu|gpu]
+#                               [--problems adding,multiply] [--models attention_tanh,baseline]
 #                               [--results DIR] [--runs DIR] [--dry-run]
 #
 # An arm that finishes is kept in DIR/<profile>-<arm>/ (default DIR docs/results/padding_ablation):
@@ -25,10 +26,12 @@
 # (the rates it covers are not run again: reproduce_raffel2016.sh --earlier).
 # The runs go to --runs DIR (default runs/): raffel2016_<profile>-<arm>/, arm (a)'s to
 # raffel2016_cpu_5seeds/. --profile gpu: the arms at T0 = 5000 and 10000 (100 epochs, seeds 0-4;
-# a GPU).
+# a GPU). --problems, --models: the problems and models the arms b, c and d train (arm (a) is
+# Table 1: all of them); the ablation table says "not run" for the others.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 arms=a,b,c; workers=2; profile=cpu; dry=(); results=docs/results/padding_ablation; runs=runs
+problems=adding,multiply; models=attention_tanh,baseline
 while [[ $# -gt 0 ]]; do
   case $1 in
     --arms) arms=$2; shift 2 ;;
@@ -36,8 +39,10 @@ while [[ $# -gt 0 ]]; do
     --profile) profile=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --problems) problems=$2; shift 2 ;;
+    --models) models=$2; shift 2 ;;
     --dry-run) dry=(--dry-run); shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -91,7 +96,8 @@ for arm in ${arms//,/ }; do
   else
     out=$runs/raffel2016_$profile-$arm
     # shellcheck disable=SC2086  # SETS holds whole options, split on purpose
-    args=("${common[@]}" --lengths "$lengths" ${SETS[$arm]:-} --arm "$arm" --out "$out"
+    args=("${common[@]}" --lengths "$lengths" --problems "$problems" --models "$models"
+          ${SETS[$arm]:-} --arm "$arm" --out "$out"
           ${before:+--earlier "$before"})
   fi
   # in the background, so that a stop (TERM, Ctrl-C) is passed on at once; the training stops

@@ -7,7 +7,7 @@
 #   scripts/reproduce_raffel2016.sh --profile cpu   # T0 50, 100, 500 x 5 seeds and T0 1000 x
 #                                                   # seeds 0,1; 10 epochs (hours on 2 cores)
 #   options: --lengths 50,100  --seeds 0,1,2 (all T0)  --seeds-long 0,1 (T0 >= 1000 only)
-#            --epochs N  --problems adding,multiply
+#            --epochs N  --problems adding,multiply  --models attention_tanh,baseline
 #            (a subset of the profile; given after --profile they replace its values)
 #            --max-T N    only T0 <= N; the variable-length experiment's longest T
 #                         (default: cpu 1000, gpu 10000)
@@ -44,7 +44,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; max_t=""
+profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; models=attention_tanh,baseline; max_t=""
 workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1; dry=0
 earlier=""; sets=(); arm=""; rerun_stale=0
 args=("$@")
@@ -66,6 +66,7 @@ while [[ $# -gt 0 ]]; do
     --seeds-long) long_seeds=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --problems) problems=$2; shift 2 ;;
+    --models) models=$2; shift 2 ;;
     --max-T) max_t=$2; shift 2 ;;
     --variable) variable=1; shift ;;
     --variable-only) variable=1; fixed=0; shift ;;
@@ -125,7 +126,7 @@ run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: an earlier table's 
                # then extra --set KEY=VALUE arguments
   local experiment=$1 lens=$2 seeds_=$3 earlier_csv=$4; shift 4
   local opts=(--out "$out" --experiment "$experiment" --lengths "$lens" --seeds "$seeds_"
-              --epochs "$epochs" --problems "$problems" --workers "$workers" "${sets[@]}" "$@")
+              --epochs "$epochs" --problems "$problems" --models "$models" --workers "$workers" "${sets[@]}" "$@")
   (( abandon )) || opts+=(--no-abandon)
   [[ -n $gpu ]] && opts+=(--gpu)
   (( dry )) && opts+=(--dry-run)

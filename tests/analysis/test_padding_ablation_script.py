@@ -52,6 +52,30 @@ def test_the_arms_dry_run_their_own_folders_with_their_overrides(tmp_path):
     assert not (tmp_path / "runs").exists()  # a dry run makes nothing
 
 
+@pytest.mark.parametrize("models, n", [("attention_tanh,baseline", 20),
+                                      ("attention_tanh", 10)])
+def test_problems_and_models_limit_the_arm_to_them(tmp_path, models, n):
+    """--problems multiply (--models): arm (d) plans only those cells (4 rates x T0 500, 1000
+    x the models x 5 seeds), each run with (d)'s overrides."""
+    done = script("--arms", "d", "--problems", "multiply", "--models", models, "--dry-run",
+                  "--results", str(tmp_path), "--runs", str(tmp_path / "runs"))
+    assert done.returncode == 0, done.stderr
+    rates = [ln for ln in done.stdout.splitlines() if ln.startswith("rate ")]
+    assert len(rates) == 4 and all(f"{n} to run" in ln for ln in rates), rates
+    runs = [ln for ln in done.stdout.splitlines() if ln.startswith("  ")]
+    assert len(runs) == 4 * n and all(ln.startswith("  multiply[") for ln in runs)
+    assert {ln.split("] ")[1].split()[0] for ln in runs} == set(models.split(","))
+    assert all("task.net.padding=unmasked" in ln and "task.data.layout=authors" in ln
+               for ln in runs)
+
+
+def test_an_unknown_model_is_one_error_line(tmp_path):
+    done = script("--arms", "d", "--models", "attention", "--dry-run", "--results",
+                  str(tmp_path), "--runs", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert done.stderr == "error: --models attention: expected some of attention_tanh, baseline\n"
+
+
 def test_kept_arms_are_read_not_trained_again(tmp_path):
     """An arm kept by an earlier invocation (its folder under --results) is not trained: the
     table is made from the kept per-seed CSVs, in the order the arms were given."""

@@ -9,7 +9,7 @@
 #   b  pooling over the padded width without the mask (the authors'): +task.net.padding=unmasked
 #   c  fixed lengths, masking kept: task.data.variable_length=false
 #   d  b plus the authors' markers and array width (+task.data.layout=authors): run it only if
-#      b leaves a gap to the paper, and only on the problems where it does (--problems)
+#      b leaves a gap to the paper, and only on the cells where it does (--problems, --models)
 # then the ablation table of every arm and their mechanism checks side by side
 # (python -m project.padding_ablation --mechanism).
 #

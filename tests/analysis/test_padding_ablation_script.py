@@ -69,6 +69,19 @@ def test_problems_and_models_limit_the_arm_to_them(tmp_path, models, n):
                for ln in runs)
 
 
+def test_the_gpu_profile_plans_the_long_arms(tmp_path):
+    """--profile gpu: an arm at T0 = 5000 and 10000 with the paper's 100-epoch budget."""
+    done = script("--profile", "gpu", "--arms", "b", "--dry-run", "--results", str(tmp_path),
+                  "--runs", str(tmp_path / "runs"))
+    assert done.returncode == 0, done.stderr
+    runs = [ln for ln in done.stdout.splitlines() if ln.startswith("  ")]
+    lengths = [ln.split("task.seq_len=")[1].split("]")[0] for ln in runs]
+    assert len(runs) == 160 and lengths.count("5000") == lengths.count("10000") == 80
+    first = [ln for ln in runs if "optimizer.lr=0.01," in ln]
+    assert len(first) == 40 and all(ln.endswith("max_steps=100000") for ln in first)
+    assert all("task.net.padding=unmasked" in ln for ln in runs)
+
+
 def test_an_unknown_model_is_one_error_line(tmp_path):
     done = script("--arms", "d", "--models", "attention", "--dry-run", "--results",
                   str(tmp_path), "--runs", str(tmp_path / "runs"))

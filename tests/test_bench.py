@@ -71,3 +71,13 @@ def test_suite_over_raw_is_raw_time_over_suite_time_with_an_interval_around_it()
 def test_suite_over_raw_interval_is_a_point_when_every_cycle_agrees():
     r = bench.suite_over_raw([(10.0, 9.5, 25)] * 20)
     assert r["ci95"] == pytest.approx([0.95, 0.95])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, group", [("processes", 1), ("workers", 1), ("vectorised", 2),
+                                         ("default", 2)])
+def test_each_throughput_mode_trains_as_named(mode, group):
+    """The evidence-throughput modes on 2 seeds of ItalyPower: one run per process or per
+    worker call (no group), a group of K = 2, and the plain sweep, which groups seeds itself."""
+    out = bench.sweep_throughput(mode, seeds=2, workers=1, tasks=("italypower",), k=2)
+    assert out["runs"] == 4 and out["largest_group"] == group

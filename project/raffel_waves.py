@@ -79,7 +79,7 @@ def models(text: str) -> list[str]:
     """``--models``: a comma list of the paper's two models (``PAPER_MODELS``)."""
     names = text.split(",")
     unknown = [m for m in names if m not in PAPER_MODELS]
-    if unknown or not names:
+    if unknown:
         raise ValueError(f"--models {text}: expected some of {', '.join(PAPER_MODELS)}")
     return names
 

@@ -31,7 +31,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 arms=a,b,c; workers=2; profile=cpu; dry=(); results=docs/results/padding_ablation; runs=runs
-problems=adding,multiply; models=attention_tanh,baseline
+problems=adding,multiply; models=""  # "": project.raffel_waves' default, both models
 while [[ $# -gt 0 ]]; do
   case $1 in
     --arms) arms=$2; shift 2 ;;
@@ -96,7 +96,7 @@ for arm in ${arms//,/ }; do
   else
     out=$runs/raffel2016_$profile-$arm
     # shellcheck disable=SC2086  # SETS holds whole options, split on purpose
-    args=("${common[@]}" --lengths "$lengths" --problems "$problems" --models "$models"
+    args=("${common[@]}" --lengths "$lengths" --problems "$problems" ${models:+--models "$models"}
           ${SETS[$arm]:-} --arm "$arm" --out "$out"
           ${before:+--earlier "$before"})
   fi

@@ -44,7 +44,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export WANDB_MODE=${WANDB_MODE:-offline} HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; models=attention_tanh,baseline; max_t=""
+profile=gpu; lengths=""; seeds=""; epochs=""; problems=adding,multiply; models=""; max_t=""
 workers=2; out=""; table=""; abandon=1; fixed=1; variable=0; var_seeds=0; doc=1; train=1; dry=0
 earlier=""; sets=(); arm=""; rerun_stale=0
 args=("$@")
@@ -126,7 +126,7 @@ run_waves() {  # $1: experiment, $2: lengths, $3: seeds, $4: an earlier table's 
                # then extra --set KEY=VALUE arguments
   local experiment=$1 lens=$2 seeds_=$3 earlier_csv=$4; shift 4
   local opts=(--out "$out" --experiment "$experiment" --lengths "$lens" --seeds "$seeds_"
-              --epochs "$epochs" --problems "$problems" --models "$models" --workers "$workers" "${sets[@]}" "$@")
+              --epochs "$epochs" --problems "$problems" ${models:+--models "$models"} --workers "$workers" "${sets[@]}" "$@")
   (( abandon )) || opts+=(--no-abandon)
   [[ -n $gpu ]] && opts+=(--gpu)
   (( dry )) && opts+=(--dry-run)
@@ -190,7 +190,7 @@ cost_table=$(cat "${table%.md}_cost.md" 2>/dev/null)
 {
   echo "Table: \`scripts/reproduce_raffel2016.sh ${args[*]}\` (exit status $status, ${took}s)."
   echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared with other jobs: load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${gpu:-no GPU}; torch $(python -m pip show torch 2>/dev/null | sed -n 's/^Version: //p'); code at commit $(git rev-parse --short HEAD); started $date_start, wall time ${took}s."
-  echo "Runs: $(find "$out" -name summary.json 2>/dev/null | wc -l) finished in \`$out\`$([[ -n $earlier_seeds ]] && echo ", and the per-seed results of $(( $(wc -l < "$earlier_seeds") - 1 )) earlier (problem, T0, model, seed) for the rates they cover that the runs here lack (a seed whose runs here start at the first rate replaces its earlier row), and the variable-length rates that the runs here lack, from \`$earlier\` (runs no longer on disk: see its README)"); problems $problems$([[ $models != attention_tanh,baseline ]] && echo "; models $models"); T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
+  echo "Runs: $(find "$out" -name summary.json 2>/dev/null | wc -l) finished in \`$out\`$([[ -n $earlier_seeds ]] && echo ", and the per-seed results of $(( $(wc -l < "$earlier_seeds") - 1 )) earlier (problem, T0, model, seed) for the rates they cover that the runs here lack (a seed whose runs here start at the first rate replaces its earlier row), and the variable-length rates that the runs here lack, from \`$earlier\` (runs no longer on disk: see its README)"); problems $problems${models:+; models $models}; T0 $lengths; seeds $seeds$([[ $long_seeds != "$seeds" ]] && echo " (T0 >= 1000: $long_seeds)"); budget $epochs epochs of 1000 updates; early abandoning $( ((abandon)) && echo on || echo off)."
   if [[ -s $log ]]; then
     echo "Training invocations that made them ([invocations.log](results/raffel2016/invocations.log)):"
     echo

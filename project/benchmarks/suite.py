@@ -235,19 +235,16 @@ def sweep_throughput(mode: str, seeds: int, workers: int, tasks=THROUGHPUT_TASKS
         if done.returncode != 0:
             raise RuntimeError(f"{mode} sweep failed: {done.stdout[-2000:]}")
         summaries = [run_folder.read_summary(p) for p in run_folder.find_run_dirs(f"{d}/runs")]
-    clocks = {}
-    for s in summaries:  # members of one group share one clock
-        grouped = s.get("clock_shared_by", 1) > 1
-        key = (s["task"], s["model"], round(s["train_time_s"], 6)) if grouped \
-            else (s["task"], s["model"], s["seed"])
-        clocks[key] = s["train_time_s"]
-    step_ms = {}
-    for task in tasks:  # a group's step is its members' together
-        step_ms[task] = statistics.median(s["step_time_ms"] / s.get("clock_shared_by", 1)
-                                          for s in summaries if s["task"] == task)
+    for s in summaries:
+        s.setdefault("clock_shared_by", 1)  # a group's members share one clock and step
+    clocks = {(s["task"], s["model"], round(s["train_time_s"], 6)) if s["clock_shared_by"] > 1
+              else (s["task"], s["model"], s["seed"]): s["train_time_s"] for s in summaries}
+    step_ms = {task: statistics.median(s["step_time_ms"] / s["clock_shared_by"]
+                                       for s in summaries if s["task"] == task)
+               for task in tasks}
     return {"runs": len(summaries), "wall_s": wall, "runs_per_min": len(summaries) / wall * 60,
             "train_clock_s": sum(clocks.values()), "step_ms_per_run": step_ms,
-            "largest_group": max(s.get("clock_shared_by", 1) for s in summaries)}
+            "largest_group": max(s["clock_shared_by"] for s in summaries)}
 
 
 def first_step_probe(mode: str, task: str, started: float) -> dict:

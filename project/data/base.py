@@ -66,12 +66,16 @@ class ShuffledBatches(Dataset):
         self.batches_per_epoch = len(self.data) // self.batch_size  # drop the ragged last batch
         self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
 
-    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+    def indices(self, step: int) -> torch.Tensor:
+        """The positions in the split of batch ``step``'s examples."""
         epoch, b = divmod(int(step), self.batches_per_epoch)
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(derived_seed(self.seed, epoch))
             self._epoch, self._order = epoch, torch.randperm(len(self.data), generator=g)
-        return self.data[self._order[b * self.batch_size : (b + 1) * self.batch_size]]
+        return self._order[b * self.batch_size : (b + 1) * self.batch_size]
+
+    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+        return self.data[self.indices(step)]
 
 
 class StepGroups(Dataset):

@@ -11,15 +11,17 @@ as the tab format is (no quote processing: a ``"`` is a character) unless ``tsv_
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import datasets
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from project.data.file_digest import file_digest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR_ENV = "SUITE_DATA_DIR"
@@ -27,8 +29,17 @@ BUILDERS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet
 HUB_SPLITS = {"train": "train", "validation": "val", "valid": "val", "val": "val",
               "test": "test"}
 
-datasets.disable_progress_bars()
-datasets.logging.set_verbosity_error()
+
+
+@functools.cache
+def hf_datasets():
+    """The ``datasets`` library, quiet (no progress bars, errors only); imported at the first
+    read, so that resolving a source (a sweep's planning, a run's identity) does not."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    return datasets
 
 
 def offline_data_dir() -> Path:
@@ -120,7 +131,7 @@ def read_tables(source: DataSource, tsv_quoting: bool = False) -> dict[str, pd.D
             tables[split] = read_table(path, tsv_quoting)
         return tables
     try:
-        dd = datasets.load_dataset(source.hub_id, source.hub_config,
+        dd = hf_datasets().load_dataset(source.hub_id, source.hub_config,
                                    cache_dir=str(hf_cache_dir()))
     except Exception as e:  # noqa: BLE001
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -137,7 +148,7 @@ def read_table(path: Path, tsv_quoting: bool = False) -> pd.DataFrame:
         kwargs = {"delimiter": "\t"} if tsv_quoting else {"delimiter": "\t",
                                                           "quoting": csv.QUOTE_NONE}
     try:
-        ds = datasets.load_dataset(BUILDERS[suffix], data_files={"train": str(path)},
+        ds = hf_datasets().load_dataset(BUILDERS[suffix], data_files={"train": str(path)},
                                    split="train", **kwargs,
                                    cache_dir=str(hf_cache_dir() / "files" / file_digest(path)))
     except Exception as e:  # noqa: BLE001 - reader errors become one clear line

@@ -14,6 +14,8 @@ import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from project.runs import folder as run_folder
 from project.sweeps.spec import SEED_KEY, SweepRun, SweepSpec, expand, validate_runs
 
@@ -117,6 +119,16 @@ def seed_groups(runs: list[PlannedRun], size: int | None, workers: int = 1,
             parts[key] += 1
     return [*(chunk for key, same in by_setting.items() for chunk in near_equal(same, parts[key])),
             *alone]
+
+
+def longest_first(groups: list[list[PlannedRun]]) -> list[list[PlannedRun]]:
+    """``groups`` by their updates (members x ``trainer.max_steps``), the most first, ties in
+    their order: when the last task to start is a short one, the workers finish together."""
+    def updates(group: list[PlannedRun]) -> int:
+        steps = OmegaConf.select(group[0].run.config, "trainer.max_steps", default=None)
+        return len(group) * int(steps or 0)
+
+    return sorted(groups, key=updates, reverse=True)
 
 
 def near_equal(items: list, parts: int) -> list[list]:

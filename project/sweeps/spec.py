@@ -274,7 +274,7 @@ def validate_runs(spec: SweepSpec, assignments: list[dict],
     groups = config_groups(conf_dir)
     runs = []
     with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
-        composed: dict[tuple, DictConfig] = {}
+        composed: dict[tuple, tuple[DictConfig, RunIdentity]] = {}  # shared by seeds
         bases: dict[tuple, DictConfig] = {}
         for assignment in assignments:
             overrides = [*spec.extra_overrides, *override_strings(assignment)]
@@ -285,10 +285,10 @@ def validate_runs(spec: SweepSpec, assignments: list[dict],
             if key not in composed:
                 cfg = compose_or_explain(compose, list(group_ov), overrides, groups)
                 check_types(cfg, bases[group_ov], assignment, groups)
-                composed[key] = cfg
-            cfg = composed[key]
+                composed[key] = cfg, identity_of(cfg)
+            cfg, setting_identity = composed[key]
             seed = check_seed(assignment.get(SEED_KEY, cfg.seed))
-            identity = replace(identity_of(cfg), seed=seed)
+            identity = replace(setting_identity, seed=seed)
             runs.append(SweepRun(assignment, overrides, task=identity.task,
                                  model=identity.model, seed=seed, config=cfg,
                                  identity=identity))

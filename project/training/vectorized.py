@@ -60,7 +60,7 @@ from torch.nn import functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from torch.overrides import TorchFunctionMode
 
-from project.data.base import StepSampler, derived_seed
+from project.data.base import ShuffledBatches, StepSampler, derived_seed
 from project.runs import folder as run_folder
 from project.runs.identity import RunIdentity
 from project.stats.per_run import meets
@@ -289,6 +289,7 @@ class Member:
     frozen: dict = field(default_factory=dict)  # parameter id -> its saved slices while frozen
     index: int = 0  # position among the configs given to train_vectorized
     resumed_rows: list = field(default_factory=list)  # the curve up to the resume point
+    record: dict | None = None  # ``run_folder.measured_record``, once (as ``RunRecord``)
 
     @property
     def cfg(self) -> DictConfig:
@@ -403,7 +404,7 @@ class VectorizedGroup:
             "train_time": self._time(m),
             "best": {"score": m.best_score, "tie_break": m.best_tie, "step": m.best_step},
             "stopping": m.stopping,
-            run_folder.RECORD: run_folder.measured_record(m.cfg),  # what resumes are checked by
+            run_folder.RECORD: m.record,  # what resumes are checked by
         }
 
     def _save_last(self, ks: list[int]) -> None:
@@ -598,11 +599,9 @@ class VectorizedGroup:
 
     # -- training -------------------------------------------------------------------------
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, list]:
-        parts = [m.batches[self.step] for m in self.members]
-        x = torch.stack([p["x"] for p in parts])
-        mask = torch.stack([p["mask"] for p in parts]) if "mask" in parts[0] else None
-        y = torch.stack([p["y"] for p in parts])
-        masks = self.masks.at(self.step, parts[0]["x"], parts[0].get("mask"), self.device)
+        batch = stacked_batch([m.batches for m in self.members], self.step)
+        x, mask, y = batch["x"], batch.get("mask"), batch["y"]
+        masks = self.masks.at(self.step, x[0], None if mask is None else mask[0], self.device)
         return (x.to(self.device), None if mask is None else mask.to(self.device),
                 y.to(self.device), masks)
 
@@ -662,6 +661,19 @@ def member_batches(datamodule, seed: int):
     return loader.dataset.batches
 
 
+def stacked_batch(batches: list, step: int) -> dict[str, torch.Tensor]:
+    """Every member's training batch ``step`` (``batches``: each member's ``member_batches``),
+    stacked (K, ...). Members whose batches are slices of the same training tensors
+    (``ShuffledBatches``) are served by one gather of those tensors, the same values as
+    slicing each member's batch and stacking them, at one indexing call per tensor."""
+    first = batches[0]
+    if all(type(b) is ShuffledBatches and b.data.tensors is first.data.tensors for b in batches):
+        rows = torch.stack([b.indices(step) for b in batches])
+        return {k: v[rows] for k, v in first.data.tensors.items()}
+    parts = [b[step] for b in batches]
+    return {k: torch.stack([p[k] for p in parts]) for k in parts[0]}
+
+
 def member(run: LocatedRun, index: int) -> Member:
     """The group member that trains ``run`` (opened by ``protocol.open_run``), from its
     resume point when it has one; ``index`` is its position among the group's runs."""
@@ -684,6 +696,7 @@ def train_members(members: list[Member], hook: Hook | None = None) -> None:
     for m in members:
         m.batches = member_batches(datamodule, m.seed)
         m.run = record_config(m.run, vectorized={"group_size": len(members)})
+        m.record = run_folder.measured_record(m.cfg)
         m.tracker = ConvergenceTracker(m.run_dir, cfg.task.val_metric, cfg.task.direction,
                                        target, bool(cfg.task.stop_at_target))
         m.tracker.rows = list(m.resumed_rows)

@@ -21,7 +21,7 @@ import yaml
 from rich.console import Console
 
 from project.runs import folder as run_folder
-from project.sweeps.backend import plan_runs, seed_groups
+from project.sweeps.backend import longest_first, plan_runs, seed_groups
 from project.sweeps.backends.workers import Worker, WorkerBackend, start_method
 from project.sweeps.spec import parse_spec
 
@@ -270,6 +270,17 @@ def test_automatic_groups_hold_each_settings_seeds_and_fill_the_workers(tmp_path
     # a setting that cannot be stacked trains alone
     alone = seed_groups(runs[:4], None, can_stack=lambda p: p.run.identity.seed != 2)
     assert sorted(len(g) for g in alone) == [1, 3]
+
+
+def test_workers_start_the_groups_with_the_most_updates_first(tmp_path):
+    runs = planned(tmp_path, seed={"values": [0, 1, 2]},
+                   **{"task.budget.max_steps": {"values": [50, 200, 100]}})
+    groups = seed_groups(runs, 2)  # per budget: 2 seeds, then 1 (50, 50, 200, 200, 100, 100)
+    ordered = longest_first(groups)
+    updates = [len(g) * g[0].run.config.trainer.max_steps for g in ordered]
+    assert updates == [400, 200, 200, 100, 100, 50]  # 2 x 200, then ties in their order
+    assert [g[0].run.config.trainer.max_steps for g in ordered[1:3]] == [200, 100]
+    assert sorted(map(id, ordered)) == sorted(map(id, groups))
 
 
 @pytest.mark.parametrize("extra, message", [

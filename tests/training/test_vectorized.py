@@ -30,7 +30,7 @@ from project.models.build import build_network
 from project.training import vectorized
 from project.training.run import train, train_vectorized
 from project.training.vectorized import (StackedMembers, VectorizeError, member_batches,
-                                         member_networks)
+                                         member_networks, stacked_batch)
 from tests.conftest import ROOT, compose_train
 
 SHORT = ["task.budget.max_steps=50", "task.budget.val_every_n_steps=25"]
@@ -124,6 +124,23 @@ def test_member_batches_are_a_function_of_seed_and_step():
         batches = member_batches(dm, seed)
         for step in range(25):  # 22 batches per data epoch: crosses an epoch boundary
             assert torch.equal(batches[step]["x"], next(loader)[0]["x"]), (seed, step)
+
+
+@pytest.mark.parametrize("task", ["digits", "adding"])
+def test_a_groups_batch_stacks_its_members_batches(task):
+    """``stacked_batch`` (one gather for sliced data, digits; each member's batch stacked
+    otherwise, the generated adding problem) equals slicing each member's batch alone."""
+    cfg = compose_train([f"task={task}"], "/tmp/unused")
+    dm = instantiate(cfg.task.data, seed=0)
+    dm.setup("fit")
+    members = [member_batches(dm, seed) for seed in (0, 3, 7)]
+    for step in (0, 1, 30):
+        stacked = stacked_batch(members, step)
+        for k, seed in enumerate((0, 3, 7)):
+            alone = member_batches(dm, seed)[step]
+            assert set(alone) <= set(stacked)
+            for key, value in alone.items():
+                assert torch.equal(stacked[key][k], value), (task, seed, step, key)
 
 
 @pytest.mark.parametrize("dropout", ["0.0", "0.1"])

@@ -66,14 +66,16 @@ def test_the_sweep_spec_is_two_models_by_the_seeds(tmp_path):
 def test_scale_on_paper_prices_a_run_from_the_bench_file(tmp_path, capsys):
     modes = {"processes": {"runs": 10, "wall_s": 50.0, "train_clock_s": 10.0},
              "workers": {"runs": 10, "wall_s": 20.0, "train_clock_s": 10.0},
-             "vectorised": {"runs": 10, "wall_s": 5.0, "train_clock_s": 4.0}}
+             "vectorised": {"runs": 10, "wall_s": 5.0, "train_clock_s": 4.0},
+             "default": {"runs": 10, "wall_s": 4.0, "train_clock_s": 4.0, "largest_group": 5}}
     bench = {"date": "d", "machine": "m", "load": {"start": "0"},
              "throughput": {"spec": "s", "workers": 2, "modes": modes},
+             "sweep_runs_per_min": {"1": 10.0, "2": 18.0},
              "tasks": {"digits": {"attention": {"suite_steps_per_s": 300.0},
                                   "baseline": {"suite_steps_per_s": 600.0}}}}
-    # worker-s per run: processes 10, workers 4, vectorised 1; training 1 s per run
+    # worker-s per run: processes 10, workers 4, default 0.8; training 1 s per run
     cost, overhead, vf, fresh = scale.per_run_seconds(bench)
-    assert (overhead, vf, fresh) == (4.0, 0.25, 6.0)
+    assert (overhead, vf, fresh) == (4.0, 0.2, 6.0)
     assert cost == {"digits": pytest.approx(600 / 300 * 4.0)}  # digits budget: 600 steps
     (tmp_path / "bench.json").write_text(json.dumps(bench))
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(
@@ -81,7 +83,10 @@ def test_scale_on_paper_prices_a_run_from_the_bench_file(tmp_path, capsys):
     assert scale.main(["--bench", str(tmp_path / "bench.json"), "--spec",
                        str(tmp_path / "spec.yaml"), "--models", "1", "--seeds", "10"]) == 0
     out = capsys.readouterr().out
-    assert "one-thread core-seconds, workers backend: 160 " in out  # 2 tasks x 10 x 8 s
+    assert "one-thread core-seconds, one run at a time: 160 " in out  # 2 tasks x 10 x 8 s
+    assert "seeds grouped (the default): 32 " in out  # x 0.2
+    assert "5 a group" in out and "measured 1.80x at 2" in out  # from the bench file
+    assert "makes 2 array tasks of at most 20 seeds" in out  # 2 tasks x 1 model x ceil(10/20)
 
 
 @pytest.mark.slow

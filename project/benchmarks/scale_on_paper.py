@@ -18,24 +18,37 @@ import yaml
 
 from project.benchmarks.environment import ROOT
 from project.cli import user_error
+from project.sweeps.backend import AUTO_GROUP_LIMIT
 
 
 def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]:
     """(one-thread worker-seconds per run by task, the workers backend's wall/training
-    factor, the vectorised/workers cost factor, the seconds a fresh process per run adds),
-    from the bench file."""
+    factor, the default options' (seeds grouped by the sweep) / workers cost factor, the
+    seconds a fresh process per run adds), from the bench file."""
     modes = bench["throughput"]["modes"]
     w = modes["workers"]
     workers = bench["throughput"]["workers"]
     worker_s = {m: modes[m]["wall_s"] * workers / modes[m]["runs"] for m in modes}
     overhead = worker_s["workers"] / (w["train_clock_s"] / w["runs"])
-    vector_factor = worker_s["vectorised"] / worker_s["workers"]
+    vector_factor = worker_s["default"] / worker_s["workers"]
     cost = {}
     for task, rows in bench["tasks"].items():
         budget = yaml.safe_load((ROOT / "conf/task" / f"{task}.yaml").read_text())["budget"]
         slowest = min(rows[m]["suite_steps_per_s"] for m in ("attention", "baseline"))
         cost[task] = budget["max_steps"] / slowest * overhead
     return cost, overhead, vector_factor, worker_s["processes"] - worker_s["workers"]
+
+
+def largest_group(bench: dict) -> int:
+    return bench["throughput"]["modes"]["default"].get("largest_group", 0)
+
+
+def scaling(bench: dict) -> str:
+    """How runs/min scaled from 1 to 2 workers in the bench (one process per run)."""
+    per_min = bench.get("sweep_runs_per_min") or {}
+    if not {"1", "2"} <= set(per_min):
+        return "not measured in this bench file"
+    return f"measured {per_min['2'] / per_min['1']:.2f}x at 2"
 
 
 def shown(path: Path) -> str:
@@ -69,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{bench['load']['start']})")
     print(f"workers backend: wall / training clock per run = {overhead:.2f} "
           f"(evidence sweep, {bench['throughput']['spec']})")
-    print(f"vectorised K=16 / workers, worker-seconds per run = {vf:.2f} (same sweep)")
+    print(f"default options (seeds grouped, {largest_group(bench)} a group) / workers "
+          f"(one run at a time), worker-seconds per run = {vf:.2f} (same sweep)")
     print(f"a fresh process per run (SLURM array task, wandb agent) adds {fresh:.1f} s per run "
           f"(processes - workers, worker-seconds per run, same sweep)")
     print("\n| task | budget steps | s per run, one thread (workers backend) |\n|---|---:|---:|")
@@ -87,20 +101,23 @@ def main(argv: list[str] | None = None) -> int:
     dear = [t for t in tasks if cost.get(t, cost[measured[-1]]) == cost[measured[-1]]]
     share = len(dear) * cost[measured[-1]] * per_model_seed / total
     print(f"share of the core-seconds in {', '.join(dear)}: {share:.0%}")
-    print(f"one-thread core-seconds, workers backend: {total:,.0f} ({hours(total)}); "
-          f"vectorised seeds: {total * vf:,.0f} ({hours(total * vf)})")
+    print(f"one-thread core-seconds, one run at a time: {total:,.0f} ({hours(total)}); "
+          f"seeds grouped (the default): {total * vf:,.0f} ({hours(total * vf)})")
     laptop = 2
     print(f"\nlaptop ({laptop} cores, `python -m project.sweep SPEC --workers {laptop}`): "
-          f"{hours(total / laptop)} with workers, {hours(total * vf / laptop)} with "
-          f"--vectorize-seeds 16 (assumes runs/min scale with workers, measured 2.03x at 2)")
+          f"{hours(total * vf / laptop)} with the default options, {hours(total / laptop)} "
+          f"with --vectorize-seeds 1 (assumes runs/min scale with workers: {scaling(bench)})")
     groups = len(tasks) * args.models * math.ceil(args.seeds / args.k)
-    slots = 400  # 100 nodes' worth of the slurm.yaml job (4 CPUs), one CPU per run
-    print(f"SLURM CPU jobs, {slots} one-CPU runs at once (`hydra.launcher.cpus_per_task=1 "
-          f"hydra.launcher.array_parallelism={slots}`): {runs} array tasks, one run each, "
+    jobs = len(tasks) * args.models * math.ceil(args.seeds / AUTO_GROUP_LIMIT)
+    slots = 400  # 100 nodes' worth of the slurm.yaml job (4 CPUs), one CPU per job
+    print(f"SLURM CPU jobs, {slots} one-CPU jobs at once (`hydra.launcher.cpus_per_task=1 "
+          f"hydra.launcher.array_parallelism={slots}`): the default seed_groups sweeper makes "
+          f"{jobs} array tasks of at most {AUTO_GROUP_LIMIT} seeds, "
+          f"{hours(math.ceil(jobs / slots) * total * vf / jobs)} (waves of {slots} jobs, each "
+          f"job a group's cost, seeds grouped); one run per job "
+          f"(`hydra.sweeper.seeds_per_job=1`): {runs} array tasks, "
           f"{hours((total + runs * fresh) / slots)} (each run's fresh process included; the "
-          f"same scaling assumption); as persistent workers or groups of 16 seeds "
-          f"({len(tasks) * args.models * math.ceil(args.seeds / 16)} jobs) "
-          f"{hours(total / slots)} / {hours(total * vf / slots)}")
+          f"same scaling assumption)")
     print(f"GPU (8-GPU machine, 100-GPU cluster): {groups} groups of K = {args.k} seeds; wall "
           f"time = groups x one group's time / GPUs, and one group's time is UNMEASURED (no "
           f"GPU lent: scripts/bench_gpu.py has not run)")

@@ -40,6 +40,7 @@ def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]
 
 
 def largest_group(bench: dict) -> int:
+    """Members of the largest group the default options made in the bench's sweep."""
     return bench["throughput"]["modes"]["default"].get("largest_group", 0)
 
 

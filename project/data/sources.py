@@ -30,7 +30,6 @@ HUB_SPLITS = {"train": "train", "validation": "val", "valid": "val", "val": "val
               "test": "test"}
 
 
-
 @functools.cache
 def hf_datasets():
     """The ``datasets`` library, quiet (no progress bars, errors only); imported at the first
@@ -132,7 +131,7 @@ def read_tables(source: DataSource, tsv_quoting: bool = False) -> dict[str, pd.D
         return tables
     try:
         dd = hf_datasets().load_dataset(source.hub_id, source.hub_config,
-                                   cache_dir=str(hf_cache_dir()))
+                                        cache_dir=str(hf_cache_dir()))
     except Exception as e:  # noqa: BLE001
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise FileNotFoundError(f"hub id {source.hub_id}: could not be loaded ({msg})") from e
@@ -149,8 +148,8 @@ def read_table(path: Path, tsv_quoting: bool = False) -> pd.DataFrame:
                                                           "quoting": csv.QUOTE_NONE}
     try:
         ds = hf_datasets().load_dataset(BUILDERS[suffix], data_files={"train": str(path)},
-                                   split="train", **kwargs,
-                                   cache_dir=str(hf_cache_dir() / "files" / file_digest(path)))
+                                        split="train", **kwargs,
+                                        cache_dir=str(hf_cache_dir() / "files" / file_digest(path)))
     except Exception as e:  # noqa: BLE001 - reader errors become one clear line
         bad = first_non_utf8_line(path) if BUILDERS[suffix] == "csv" else None
         if bad:

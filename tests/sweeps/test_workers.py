@@ -123,6 +123,29 @@ def test_a_runs_figures_do_not_depend_on_the_runs_before_it_in_its_worker(tmp_pa
     assert len(pids) == 1, pids  # both ran in the same worker process
 
 
+def openmp_waits_passively() -> None:
+    """Called inside a worker: the wait policy in its environment (set before its torch
+    import, which loads OpenMP, in ``worker_main``)."""
+    assert os.environ.get("OMP_WAIT_POLICY") == "PASSIVE", os.environ.get("OMP_WAIT_POLICY")
+
+
+def test_a_worker_sets_openmp_to_wait_passively_as_a_single_run_does(monkeypatch):
+    """Idle OpenMP threads must not spin on a core a neighbour needs (issue #31 item 4):
+    a worker sets ``OMP_WAIT_POLICY=PASSIVE`` before importing torch, as ``project.train``
+    does (``project.training.threads``), unless the user set it."""
+    import multiprocessing as mp
+
+    if os.environ.get("OMP_WAIT_POLICY", "PASSIVE") != "PASSIVE":
+        pytest.skip("OMP_WAIT_POLICY is set in this environment")
+    worker = Worker(mp.get_context(start_method()), 0, 2, None, None)
+    try:
+        outcome = execute(worker, "call", ("tests.sweeps.test_workers:openmp_waits_passively", []))
+        assert outcome[0]["status"] == "ok", outcome
+    finally:
+        worker.stop()
+        worker.proc.join(30)
+
+
 def test_a_run_finished_before_its_worker_reached_it_is_reported_not_retrained(tmp_path):
     """Two sweep runners can hand the same run to their workers; the second one to get its
     folder finds it finished: it says so and trains nothing (curve and summary untouched)."""

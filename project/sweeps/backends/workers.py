@@ -244,6 +244,7 @@ def worker_main(conn, threads: int, gpu: str | None, max_rss_mb: float | None) -
     stop (``None``), until SIGTERM, or after a task that left it past ``max_rss_mb``."""
     os.environ.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                        "HYDRA_FULL_ERROR": "0"})
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as a single run (training.threads)
     os.environ.setdefault("WANDB_MODE", "offline")
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu

@@ -30,13 +30,13 @@ def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]
     workers = bench["throughput"]["workers"]
     worker_s = {m: modes[m]["wall_s"] * workers / modes[m]["runs"] for m in modes}
     overhead = worker_s["workers"] / (w["train_clock_s"] / w["runs"])
-    vector_factor = worker_s["default"] / worker_s["workers"]
+    grouped_factor = worker_s["default"] / worker_s["workers"]
     cost = {}
     for task, rows in bench["tasks"].items():
         budget = yaml.safe_load((ROOT / "conf/task" / f"{task}.yaml").read_text())["budget"]
         slowest = min(rows[m]["suite_steps_per_s"] for m in ("attention", "baseline"))
         cost[task] = budget["max_steps"] / slowest * overhead
-    return cost, overhead, vector_factor, worker_s["processes"] - worker_s["workers"]
+    return cost, overhead, grouped_factor, worker_s["processes"] - worker_s["workers"]
 
 
 def largest_group(bench: dict) -> int:

@@ -258,8 +258,8 @@ def worker_main(conn, threads: int, gpu: str | None, max_rss_mb: float | None) -
         from project.training import process_state
 
         baseline = process_state.capture(threads)
-        # the imports live as long as the worker: no collection scans their objects again
-        # (the full collection between runs, process_state.restore, took ~0.25 s)
+        # the imports live as long as the worker: no collection (process_state.restore's
+        # between runs, the automatic ones) scans their objects again
         gc.freeze()
         conn.send(("ready", os.getpid()))
         while not _Stop.requested:

@@ -244,10 +244,14 @@ class DropoutMasks:
             self._shapes[key] = self.model.dropout_shapes(x0, mask0)
         shapes = self._shapes[key]
         out = [torch.empty((len(self.seeds), *s)) for s in shapes]
+        # On CPU ``bernoulli_(q)`` draws one uniform double per element and keeps it when
+        # below q: the same draws through ``uniform_`` (float64) and ``lt`` are the single
+        # run's masks bit for bit, about a fifth cheaper (the dearest op of a group's update).
+        draws = [torch.empty(s, dtype=torch.float64) for s in shapes]
         for k, (seed, g) in enumerate(zip(self.seeds, self.generators)):
             g.manual_seed(derived_seed(seed, step, 1))  # module.on_train_batch_start's seed
-            for layer, buf in zip(layers, out):
-                buf[k].bernoulli_(1 - layer.p, generator=g)
+            for layer, buf, u in zip(layers, out, draws):
+                torch.lt(u.uniform_(generator=g), 1 - layer.p, out=buf[k])
         for layer, buf in zip(layers, out):
             buf.div_(1 - layer.p)
         return [m.to(device) for m in out]

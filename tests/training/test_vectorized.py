@@ -22,6 +22,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from torch.nn import functional as F
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -29,8 +30,9 @@ from project.runs import folder as run_folder
 from project.models.build import build_network
 from project.training import vectorized
 from project.training.run import train, train_vectorized
-from project.training.vectorized import (StackedMembers, VectorizeError, member_batches,
-                                         member_networks, stacked_batch)
+from project.data.base import derived_seed
+from project.training.vectorized import (DropoutMasks, StackedMembers, VectorizeError,
+                                         member_batches, member_networks, stacked_batch)
 from tests.conftest import ROOT, compose_train
 
 SHORT = ["task.budget.max_steps=50", "task.budget.val_every_n_steps=25"]
@@ -81,6 +83,28 @@ def test_initial_weights_are_bitwise_the_single_runs(overrides):
                             OmegaConf.to_container(cfg.model, resolve=True), single_dm.spec)
         for name, p in net.named_parameters():
             assert torch.equal(stacked.params()[name][k], p.detach()), (seed, name)
+
+
+def test_members_draw_the_dropout_masks_of_their_single_runs():
+    """Bit for bit: member k's masks at step s are what ``F.dropout`` draws in its single run
+    (the global generator seeded ``derived_seed(seed, s, 1)``, the layers in forward order),
+    two dropout layers of different shapes."""
+    cfg = compose_train(["task=digits", "task.net.head_hidden=32", "task.net.dropout=0.3"],
+                        "/tmp/unused")
+    seeds = [0, 3, 7]
+    dm = instantiate(cfg.task.data, seed=0)
+    dm.setup("fit")
+    stacked = StackedMembers(member_networks(cfg, seeds, dm.spec), torch.nn.MSELoss())
+    batch = member_batches(dm, 0)[0]
+    masks = DropoutMasks(stacked, seeds)
+    for step in (0, 1, 17):
+        got = masks.at(step, batch["x"], batch.get("mask"), torch.device("cpu"))
+        assert len(got) == 2 and got[0].shape != got[1].shape
+        for k, seed in enumerate(seeds):
+            torch.manual_seed(derived_seed(seed, step, 1))
+            for layer in got:
+                expected = F.dropout(torch.ones(layer.shape[1:]), 0.3, training=True)
+                assert torch.equal(layer[k], expected), (seed, step)
 
 
 def test_members_see_the_batches_of_their_single_runs(tmp_path, monkeypatch):

@@ -248,11 +248,10 @@ def expand(spec: SweepSpec, count: int | None = None, sample_seed: int = 0) -> l
 
 
 def override_strings(assignment: dict[str, Any]) -> list[str]:
-    """``key=value`` strings exactly as ``wandb agent`` builds ``${args_no_hyphens}``."""
-    from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
-
-    args = {k: {"value": v} for k, v in assignment.items()}
-    return create_sweep_command_args({"args": args})["args_no_hyphens"]
+    """``key=value`` strings exactly as ``wandb agent`` builds ``${args_no_hyphens}``
+    (``f"{param}={value}"`` in ``create_sweep_command_args``; a test compares the two), without
+    importing wandb (about 0.7 s of every sweep's planning)."""
+    return [f"{key}={value}" for key, value in assignment.items()]
 
 
 def config_groups(conf_dir: Path = CONF_DIR) -> set[str]:

@@ -101,8 +101,14 @@ def test_random_search_is_seeded_and_bayes_needs_the_server():
 
 
 def test_overrides_are_what_wandb_agent_passes_and_folders_are_deterministic():
+    from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
+
     assert override_strings({"optimizer.lr": 1e-4, "model": "baseline"}) == [
         "optimizer.lr=0.0001", "model=baseline"]
+    assignment = {"optimizer.lr": 3e-3, "seed": 7, "model": "attention", "task.stop_at_target": False,
+                  "task.target": None, "task.net.hidden": 1e6, "x": [1, 2.5], "y": {"a": "b c"}}
+    agent = create_sweep_command_args({"args": {k: {"value": v} for k, v in assignment.items()}})
+    assert override_strings(assignment) == agent["args_no_hyphens"]
     runs = check(spec_dict(model={"values": ["attention", "baseline"]},
                            seed={"values": [0, 1]}))
     first = [Path("o") / r.identity.folder() for r in runs]

@@ -100,16 +100,31 @@ def check_vectorize(args: argparse.Namespace, planned) -> None:
             check_setting(p.run.config)
 
 
+def make_backend(args: argparse.Namespace, workers: int, threads: int, console: Console):
+    """The backend that runs the sweep (None: ``--dry-run`` or ``--write-spec`` runs nothing).
+    Made before planning: the workers' fork server imports torch while the sweep plans."""
+    if args.dry_run or args.write_spec:
+        return None
+    gpus = [g for g in args.gpus.split(",") if g]
+    if args.backend == "processes":
+        return ProcessBackend(workers, threads, console, gpus)
+    backend = WorkerBackend(workers, threads, console, gpus, args.max_worker_rss_mb,
+                            vectorize_seeds=args.vectorize_seeds)
+    backend.prepare()
+    return backend
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
     out = args.out or Path("runs") / args.spec.stem
     try:
+        workers, threads = plan_threads(args.workers, args.threads, cpu_count())
+        backend = make_backend(args, workers, threads, console)
         spec = load_spec(args.spec)
         if args.set:
             spec = parse_spec(apply_sets(dict(spec.raw), args.set), spec.path)
         planned = plan_runs(spec, out, args.count, args.sample_seed)
-        workers, threads = plan_threads(args.workers, args.threads, cpu_count())
         check_vectorize(args, planned)
     except (ValueError, FileNotFoundError) as e:
         return user_error(e)
@@ -124,14 +139,6 @@ def main(argv: list[str] | None = None) -> int:
             run_folder.make_folder(out, "runs folder", "--out")
         except OSError as e:
             return user_error(e)
-    gpus = [g for g in args.gpus.split(",") if g]
-    if args.dry_run:
-        backend = None
-    elif args.backend == "workers":
-        backend = WorkerBackend(workers, threads, console, gpus, args.max_worker_rss_mb,
-                                vectorize_seeds=args.vectorize_seeds)
-    else:
-        backend = ProcessBackend(workers, threads, console, gpus)
     try:
         outcome = run_sweep(planned, backend, console, rerun_stale=args.rerun_stale,
                             title=str(spec.path),

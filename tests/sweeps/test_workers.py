@@ -146,6 +146,57 @@ def test_a_worker_sets_openmp_to_wait_passively_as_a_single_run_does(monkeypatch
         worker.proc.join(30)
 
 
+def worker_threads() -> None:
+    """Called inside a worker: the intra-op threads its runs get (``worker_main``'s count)."""
+    import torch
+
+    assert torch.get_num_threads() == 2, torch.get_num_threads()
+
+
+FORK_SERVER_CHECK = """
+import os
+from multiprocessing import forkserver
+from rich.console import Console
+from project.sweeps.backends.workers import WorkerBackend
+from tests.sweeps.test_workers import execute
+
+backend = WorkerBackend(2, 2, Console(file=open(os.devnull, "w")))
+backend.prepare()
+worker = backend._spawn(0)
+try:
+    assert worker.conn.recv()[0] == "ready"
+    server = forkserver._forkserver._forkserver_pid
+    print("server imported torch:", "libtorch_cpu" in open(f"/proc/{server}/maps").read())
+    print("worker:", execute(worker, "call", ("tests.sweeps.test_workers:worker_threads", []))[0])
+finally:
+    worker.stop()
+    worker.proc.join(30)
+"""
+
+THREADS_AFTER_IMPORTS = """
+import os
+import project.sweeps.backends.worker_imports
+print("threads:", len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(start_method() != "forkserver", reason="no forkserver on this platform")
+def test_workers_fork_from_a_server_that_imported_torch_with_no_thread_started():
+    """N workers pay for one import of torch and Lightning: ``prepare`` starts a fork server
+    that imports them (``worker_imports``); forking is safe only while that import starts no
+    thread (here with a user's OMP_NUM_THREADS=2). A worker forked from it still runs with
+    its own thread count (2 here)."""
+    env = {**ENV, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", THREADS_AFTER_IMPORTS], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "threads: 1", out.stdout + out.stderr[-2000:]
+    out = subprocess.run([sys.executable, "-c", FORK_SERVER_CHECK], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "server imported torch: True" in out.stdout, out.stdout
+    assert "worker: {'status': 'ok', 'error': ''}" in out.stdout, out.stdout
+
+
 def test_a_run_finished_before_its_worker_reached_it_is_reported_not_retrained(tmp_path):
     """Two sweep runners can hand the same run to their workers; the second one to get its
     folder finds it finished: it says so and trains nothing (curve and summary untouched)."""

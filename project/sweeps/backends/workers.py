@@ -1,5 +1,6 @@
-"""Local backend, the default: N persistent worker processes that import torch and Lightning
-once, then train run after run in-process (``project.training.run.train``).
+"""Local backend, the default: N persistent worker processes, forked from one server that
+imported torch and Lightning once (``worker_imports``, while the sweep plans: ``prepare``),
+train run after run in-process (``project.training.run.train``).
 
 Each run keeps exactly the contract of ``python -m project.train`` (``backends/processes.py``):
 its own run folder (claimed while it trains), config, curve, checkpoints, the run's summary
@@ -252,7 +253,7 @@ def worker_main(conn, threads: int, gpu: str | None, max_rss_mb: float | None) -
     signal.signal(signal.SIGTERM, _Stop.handle)
     _die_with_parent()
     try:
-        import torch  # noqa: F401 - the imports every run needs, once
+        import torch  # noqa: F401 - the imports every run needs, once (done by the server)
 
         import project.training.run  # noqa: F401
         from project.training import process_state
@@ -379,6 +380,9 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
+PRELOAD = "project.sweeps.backends.worker_imports"
+
+
 def stackable(p: PlannedRun) -> bool:
     """Whether the run's setting may train in a vectorised group (``check_setting``)."""
     from project.training.vectorize_rules import VectorizeError, check_setting
@@ -404,6 +408,18 @@ class WorkerBackend(SweepBackend):
         self.replaced = 0  # workers replaced (died or over the memory limit)
         self.failed_starts = 0
 
+    def prepare(self) -> None:
+        """Start the workers' fork server now, importing what every worker imports
+        (``worker_imports``) while the caller plans; ``execute`` calls it too. Not with
+        ``gpus`` (each worker sets its devices before importing torch), nor where the
+        platform has no ``forkserver``; a server already running in this process is kept."""
+        if self.ctx.get_start_method() != "forkserver" or self.gpus:
+            return
+        from multiprocessing import forkserver
+
+        self.ctx.set_forkserver_preload(["__main__", PRELOAD])
+        forkserver.ensure_running()
+
     def _spawn(self, slot: int) -> Worker:
         gpu = self.gpus[slot % len(self.gpus)] if self.gpus else None
         return Worker(self.ctx, slot, self.threads, gpu, self.max_rss_mb)
@@ -415,6 +431,7 @@ class WorkerBackend(SweepBackend):
     # -- the loop -------------------------------------------------------------------------
     def execute(self, runs: list[PlannedRun]) -> list[PlannedRun]:
         pending, failed = self.tasks(runs), []
+        self.prepare()
         columns = [TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]

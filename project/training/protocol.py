@@ -47,11 +47,12 @@ class LocatedRun:
         return self.cfg.resume == "auto" and run_folder.last_checkpoint(self.run_dir).exists()
 
 
-def locate(cfg: DictConfig) -> LocatedRun:
+def locate(cfg: DictConfig, identity: RunIdentity | None = None) -> LocatedRun:
     """Check ``cfg`` and name the run's folder (``cfg.run_dir``, or the one its identity
-    names under ``cfg.runs_root``), on a copy: ``cfg`` itself is not changed."""
+    names under ``cfg.runs_root``), on a copy: ``cfg`` itself is not changed. ``identity``:
+    the run's, when the caller knows it (a group's members differ by the seed only)."""
     check_config(cfg)
-    identity = identity_of(cfg)
+    identity = identity or identity_of(cfg)
     run_dir = run_folder.run_dir_for(cfg, identity)
     own = cfg.copy()
     with open_dict(own):

@@ -11,6 +11,7 @@ same way (``project.training.protocol``), and neither changes the configs it is 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import lightning as L
 from omegaconf import DictConfig
@@ -57,7 +58,9 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
     resumed by ``train``, one after another.
     """
     check_vectorizable(cfgs)
-    runs = [locate(cfg) for cfg in cfgs]
+    first = locate(cfgs[0])  # the others' identities differ from its by the seed only
+    runs = [first, *(locate(cfg, replace(first.identity, seed=int(cfg.seed)))
+                     for cfg in cfgs[1:])]
     results: list = [None] * len(cfgs)
     members, singles = [], []
     with contextlib.ExitStack() as claims:

@@ -232,8 +232,7 @@ class DropoutMasks:
     def __init__(self, model: StackedMembers, seeds: list[int]):
         self.model, self.seeds = model, seeds
         self.generators = [torch.Generator() for _ in seeds]
-        self._shapes: dict[tuple, list[tuple]] = {}
-        self._draws: dict[tuple, list[torch.Tensor]] = {}  # one member's uniform draws
+        self._draws: dict[tuple, list[torch.Tensor]] = {}  # one member's, per active dropout
 
     def at(self, step: int, x0: torch.Tensor, mask0: torch.Tensor | None,
            device: torch.device) -> list[torch.Tensor]:
@@ -241,11 +240,11 @@ class DropoutMasks:
         if not layers:
             return []
         key = (tuple(x0.shape), None if mask0 is None else tuple(mask0.shape))
-        if key not in self._shapes:
-            self._shapes[key] = shapes = self.model.dropout_shapes(x0, mask0)
-            self._draws[key] = [torch.empty(s, dtype=torch.float64) for s in shapes]
-        shapes, draws = self._shapes[key], self._draws[key]
-        out = [torch.empty((len(self.seeds), *s)) for s in shapes]
+        if key not in self._draws:
+            self._draws[key] = [torch.empty(s, dtype=torch.float64)
+                                for s in self.model.dropout_shapes(x0, mask0)]
+        draws = self._draws[key]
+        out = [torch.empty((len(self.seeds), *u.shape)) for u in draws]
         # On CPU ``bernoulli_(q)`` draws one uniform double per element and keeps it when
         # below q: the same draws through ``uniform_`` (float64) and ``lt`` are the single
         # run's masks bit for bit, about a fifth cheaper (the dearest op of a group's update).

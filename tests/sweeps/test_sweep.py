@@ -105,8 +105,9 @@ def test_overrides_are_what_wandb_agent_passes_and_folders_are_deterministic():
 
     assert override_strings({"optimizer.lr": 1e-4, "model": "baseline"}) == [
         "optimizer.lr=0.0001", "model=baseline"]
-    assignment = {"optimizer.lr": 3e-3, "seed": 7, "model": "attention", "task.stop_at_target": False,
-                  "task.target": None, "task.net.hidden": 1e6, "x": [1, 2.5], "y": {"a": "b c"}}
+    assignment = {"optimizer.lr": 3e-3, "seed": 7, "model": "attention",
+                  "task.stop_at_target": False, "task.target": None, "task.net.hidden": 1e6,
+                  "x": [1, 2.5], "y": {"a": "b c"}}
     agent = create_sweep_command_args({"args": {k: {"value": v} for k, v in assignment.items()}})
     assert override_strings(assignment) == agent["args_no_hyphens"]
     runs = check(spec_dict(model={"values": ["attention", "baseline"]},

@@ -85,6 +85,17 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores, dim=1).nan_to_num(0.0)
 
 
+def weighted_sum(a: torch.Tensor, h: torch.Tensor, elementwise: bool = False) -> torch.Tensor:
+    """``sum_i a_i h_i`` over positions: ``a`` (B, T, 1), ``h`` (B, T, D) -> (B, D).
+
+    One batched matrix product, no copy of ``h`` (the faster form for one run's batch);
+    ``elementwise``: a product and a sum, the faster form where the matrix product would run
+    as many small ones (a vectorised group: one per member and example; ``StackedMembers``)."""
+    if elementwise:
+        return (a * h).sum(1)
+    return torch.bmm(a.transpose(1, 2), h).squeeze(1)
+
+
 @register("attention")
 class AttentionPooling(nn.Module):
     """Feed-forward attention (Raffel & Ellis 2016): ``a = softmax(score(h))``, ``o = sum a_i h_i``.
@@ -94,7 +105,11 @@ class AttentionPooling(nn.Module):
     ``heads`` > 1 splits ``h`` into equal subspaces, one query each, and concatenates.
     ``seed_literal`` computes the scores from ``h.detach()``: backprop then follows the seed's
     formulas exactly (the scores are treated as not depending on the encoder's weights).
+    ``elementwise``: scores and sum as products and sums (``weighted_sum``), same values to
+    float rounding.
     """
+
+    elementwise = False
 
     def __init__(self, dim: int, heads: int = 1, score: str = "dot", seed_literal: bool = False):
         super().__init__()
@@ -118,7 +133,9 @@ class AttentionPooling(nn.Module):
 
     def scores(self, h: torch.Tensor) -> torch.Tensor:
         """Unnormalised scores, shape (B, T, heads)."""
-        if self.heads == 1:
+        if self.heads == 1 and self.elementwise:
+            s = (h * self.query[0]).sum(-1, keepdim=True)
+        elif self.heads == 1:
             s = (h @ self.query[0]).unsqueeze(-1)
         else:
             s = torch.einsum("bthd,hd->bth", h.view(*h.shape[:2], self.heads, self.head_dim),
@@ -130,15 +147,18 @@ class AttentionPooling(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         a = masked_softmax(self.scores(h.detach() if self.seed_literal else h), mask)  # (B,T,H)
         self.last_weights = a.detach()
-        if self.heads == 1:  # one batched matmul, no copy of h
-            return torch.bmm(a.transpose(1, 2), h).squeeze(1)
+        if self.heads == 1:
+            return weighted_sum(a, h, self.elementwise)
         hs = h.view(*h.shape[:2], self.heads, self.head_dim)
         return torch.einsum("bth,bthd->bhd", a, hs).reshape(h.shape[0], -1)
 
 
 @register("mean")
 class MeanPooling(nn.Module):
-    """The plain baseline: uniform weights over valid positions (divides by the true length)."""
+    """The plain baseline: uniform weights over valid positions (divides by the true length).
+    ``elementwise``: as ``AttentionPooling``'s."""
+
+    elementwise = False
 
     def __init__(self, dim: int):
         super().__init__()
@@ -146,7 +166,7 @@ class MeanPooling(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.to(h.dtype)
         weights = m / m.sum(1, keepdim=True).clamp_min(1.0)  # 1/length at valid positions
-        return torch.bmm(weights.unsqueeze(1), h).squeeze(1)
+        return weighted_sum(weights.unsqueeze(-1), h, self.elementwise)
 
 
 @register("max")

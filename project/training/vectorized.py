@@ -18,8 +18,10 @@ tie rule, summary):
 * **optimizer**: the single run's (``module.build_optimizer``) on the stacked parameters;
   Adam, AdamW and SGD are elementwise, so member k's update is its own. The member losses
   are summed and backpropagated once: members share nothing, so each gets its own gradient.
-  Batched matrix products round differently from a single run's, so figures agree to float
-  rounding (tests: weights within 1e-5 relative after 50 steps), not bit for bit.
+  Batched matrix products round differently from a single run's, and the poolings sum
+  elementwise (``pooling.weighted_sum``: under ``vmap`` their matrix products would run as
+  one small product per member and example), so figures agree to float rounding (tests:
+  weights within 1e-5 relative after 50 steps), not bit for bit.
 
 Each member keeps the single run's contract in its own run folder (``project.runs.folder``,
 claimed for the whole group): config, curve (every evaluation, written through
@@ -155,6 +157,9 @@ class StackedMembers(nn.Module):
         for i, name in enumerate(self.buffer_names):
             self.register_buffer(f"buffer{i}", buffers[name])
         base = copy.deepcopy(networks[0]).to("meta")
+        for module in base.modules():  # poolings: one product and sum, not K x B small matmuls
+            if hasattr(module, "elementwise"):
+                module.elementwise = True
         forward = base.forward  # the network's own forward, its linear layers folded
         base.forward = lambda *args: _folded(forward, *args)
         object.__setattr__(self, "base", base)  # not a submodule: never moved or saved

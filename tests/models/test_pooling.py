@@ -1,4 +1,5 @@
-"""Pooling layers: masking, padding invariance, multi-head shapes and parameter counts."""
+"""Pooling layers: masking, padding invariance, the elementwise form, multi-head shapes and
+parameter counts."""
 
 import pytest
 import torch
@@ -29,6 +30,29 @@ def test_padded_positions_get_zero_weight_and_weights_sum_to_one():
     a = pool.last_weights
     assert torch.all(a[:, 2:] == 0)
     torch.testing.assert_close(a.sum(1), torch.ones(1, 2))
+
+
+@pytest.mark.parametrize("model", [{"pooling": "attention"}, {"pooling": "attention", "score": "tanh"},
+                                   {"pooling": "mean"}])
+def test_the_elementwise_form_gives_the_matrix_forms_output_and_gradients(model):
+    """``elementwise`` (a vectorised group's poolings) against the default matrix products and
+    an explicit loop over positions, output and gradients, with padded positions."""
+    torch.manual_seed(0)
+    pool = build_pooling(model, 8)
+    h = torch.randn(3, 5, 8, requires_grad=True)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    results = []
+    for elementwise in (False, True):
+        pool.elementwise = elementwise
+        out = pool(h, mask)
+        a = pool.last_weights if model["pooling"] == "attention" else (
+            mask / mask.sum(1, keepdim=True)).unsqueeze(-1)
+        loop = sum(a[:, i] * h[:, i] for i in range(h.shape[1]))
+        torch.testing.assert_close(out, loop)
+        results.append((out, *torch.autograd.grad(out.square().sum(), [h, *pool.parameters()])))
+    assert pool.elementwise and not type(pool).elementwise
+    for matrix, elementwise in zip(*results):
+        torch.testing.assert_close(elementwise, matrix)
 
 
 def test_mean_divides_by_true_length():

@@ -73,7 +73,10 @@ def test_initial_weights_are_bitwise_the_single_runs(overrides):
     seeds = [0, 3, 7]
     dm = instantiate(cfg.task.data, seed=0)
     dm.setup("fit")
-    stacked = StackedMembers(member_networks(cfg, seeds, dm.spec), torch.nn.MSELoss())
+    networks = member_networks(cfg, seeds, dm.spec)
+    stacked = StackedMembers(networks, torch.nn.MSELoss())
+    # the group's pooling sums elementwise (pooling.weighted_sum); the networks it took do not
+    assert stacked.base.pooling.elementwise and not networks[0].pooling.elementwise
     for k, seed in enumerate(seeds):  # run.train's recipe, spelled out
         L.seed_everything(seed, workers=True, verbose=False)
         single_dm = instantiate(cfg.task.data, seed=seed)

@@ -21,7 +21,7 @@ from project.training.checkpointing import is_vectorized_checkpoint
 from project.training.protocol import locate, open_run
 from project.training.single import train_single
 from project.training.vectorize_rules import check_vectorizable
-from project.training.vectorized import Hook, member, train_members
+from project.training.vectorized import FusedSingleRuns, Hook, member, train_members
 
 # What stops one run of a group alone (its result), not the group.
 RUN_ERRORS = (run_folder.RunFolderInUse, ValueError, OSError)
@@ -80,7 +80,13 @@ def train_vectorized(cfgs: list[DictConfig], hook: Hook | None = None) -> list:
             except RUN_ERRORS as e:
                 results[i] = e
         if members:
-            train_members(members, hook)
+            try:
+                train_members(members, hook)
+            except FusedSingleRuns:
+                print(f"training {len(members)} runs one by one: their single runs take the "
+                      "fused path (task.net.fused=auto on long inputs), which a vectorised "
+                      "group cannot")
+                singles, members = sorted(singles + [m.index for m in members]), []
             for m in members:
                 results[m.index] = m.summary
     for i in singles:

@@ -695,15 +695,26 @@ def member(run: LocatedRun, index: int) -> Member:
     return m
 
 
+class FusedSingleRuns(Exception):
+    """The members' single runs take the fused path (``net.fused=auto`` on long inputs),
+    which has no ``vmap`` form: stacked, each member would train another computation, and a
+    slower one. Raised before any member's config is written; they train one by one."""
+
+
 def train_members(members: list[Member], hook: Hook | None = None) -> None:
     """Set up the process, data and trackers once, then train the members, one stacked model
-    per resume step; each member's summary is left in ``member.summary``."""
+    per resume step; each member's summary is left in ``member.summary``. Raises
+    ``FusedSingleRuns`` (nothing written) where their single runs take the fused path."""
     cfg = members[0].cfg
     prepare_process(cfg)
     datamodule, target, target_rule = open_data(cfg, members[0].seed)
     spec = datamodule.spec
     for m in members:
         m.batches = member_batches(datamodule, m.seed)
+    fresh = not any(m.start_step for m in members)  # resumed members stay a group
+    if fresh and initial_network(cfg, members[0].seed, spec).uses_fused(members[0].batches[0]["x"]):
+        raise FusedSingleRuns()
+    for m in members:
         m.run = record_config(m.run, vectorized={"group_size": len(members)})
         m.record = run_folder.measured_record(m.cfg)
         m.tracker = ConvergenceTracker(m.run_dir, cfg.task.val_metric, cfg.task.direction,

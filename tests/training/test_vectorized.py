@@ -198,6 +198,25 @@ def test_after_50_steps_members_match_their_single_runs(tmp_path, dropout):
                     assert r[key] == pytest.approx(t[key], rel=1e-4, abs=1e-6), key
 
 
+@pytest.mark.parametrize("fused", ["auto", "off"])
+def test_runs_whose_single_run_is_fused_train_one_by_one(tmp_path, fused):
+    """The adding problem at T = 100: a single run takes the fused path (fused=auto), which has
+    no vmap form, so its seeds train one by one, bit for bit their single runs; with
+    fused=off they stay a group."""
+    overrides = ["task=adding", "model=attention", "task.budget.max_steps=20",
+                 "task.budget.val_every_n_steps=10",
+                 *([] if fused == "auto" else [f"+task.net.fused={fused}"])]
+    results = group(tmp_path, overrides, [0, 1])
+    alone = single(tmp_path, overrides, 1)
+    assert [r["clock_shared_by"] for r in results] == ([1, 1] if fused == "auto" else [2, 2])
+    mine, theirs = weights(tmp_path / "v" / "seed1"), weights(tmp_path / "single" / "seed1")
+    if fused == "auto":
+        assert figures(results[1]) == figures(alone)
+        assert all(torch.equal(mine[k], theirs[k]) for k in theirs)
+    else:
+        assert max_relative_difference(mine, theirs) < 1e-5
+
+
 # -- stopping, divergence ---------------------------------------------------------------------
 def frozen_slices(g, k: int) -> list[torch.Tensor]:
     opt = g.optimizer.optimizer

@@ -222,8 +222,8 @@ def _run_group(runs: list[tuple[list[str], str]]) -> list[dict]:
             elif isinstance(result, BaseException):
                 outcomes.append(_outcome(result))
                 print(outcomes[-1]["error"], flush=True)
-            else:
-                outcomes.append(_outcome(None))
+            else:  # how many runs its clock timed: 1 where the group trained one by one
+                outcomes.append({**_outcome(None), "shared_by": result.get("clock_shared_by")})
                 print(run_folder.describe_summary(result, run_dir), flush=True)
     return outcomes
 
@@ -529,8 +529,9 @@ class WorkerBackend(SweepBackend):
         secs = time.monotonic() - task.started
         requeue = []
         for p, out in zip(task.runs, outcomes):
+            stacked = out.get("shared_by") or len(task.runs)
             how = ("resumed, " if p.resumed else "") + (
-                f"vectorised x{len(task.runs)}, " if task.vectorized else "")
+                f"vectorised x{stacked}, " if task.vectorized and stacked > 1 else "")
             if out["status"] == "ok" and run_folder.is_finished(p.run_dir):
                 progress.console.print(f"[green]done[/] {p.describe()} ({how}{secs:.0f}s)")
                 progress.advance(bar)

@@ -357,6 +357,21 @@ def test_workers_start_the_groups_with_the_most_updates_first(tmp_path):
     assert sorted(map(id, ordered)) == sorted(map(id, groups))
 
 
+def test_a_group_whose_single_runs_are_fused_trains_one_by_one_and_says_so(tmp_path):
+    """The adding problem at T = 100 (its single run takes the fused path): the sweep's group
+    of two seeds trains them one by one, and the done lines do not call them vectorised."""
+    spec = spec_dict(task={"value": "adding"}, seed={"values": [0, 1]},
+                     **{"task.budget.max_steps": {"value": 20},
+                        "task.budget.val_every_n_steps": {"value": 10}})
+    proc = sweep_cli(tmp_path, spec, "--workers", "1")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    done = [line for line in out.splitlines() if line.startswith("done ")]
+    assert len(done) == 2 and not any("vectorised" in line for line in done), out
+    summaries = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("summary.json")]
+    assert sorted(s["clock_shared_by"] for s in summaries) == [1, 1]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--vectorize-seeds", "4", "--backend", "processes"], "needs --backend workers"),
     (["--vectorize-seeds", "4", "--set", "logger=wandb"], "logger=wandb cannot log"),

@@ -79,12 +79,14 @@ def test_scale_on_paper_prices_a_run_from_the_bench_file(tmp_path, capsys):
     assert cost == {"digits": pytest.approx(600 / 300 * 4.0)}  # digits budget: 600 steps
     (tmp_path / "bench.json").write_text(json.dumps(bench))
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(
-        {"parameters": {"task": {"values": ["digits", "digits"]}}}))
+        {"parameters": {"task": {"values": ["digits", "adding"]}}}))
     assert scale.main(["--bench", str(tmp_path / "bench.json"), "--spec",
                        str(tmp_path / "spec.yaml"), "--models", "1", "--seeds", "10"]) == 0
     out = capsys.readouterr().out
+    # adding: not in the bench, priced as digits; its single runs are fused (T = 100)
     assert "one-thread core-seconds, one run at a time: 160 " in out  # 2 tasks x 10 x 8 s
-    assert "seeds grouped (the default): 32 " in out  # x 0.2
+    assert "seeds of adding train one by one" in out
+    assert "seeds grouped (the default): 96 " in out  # digits x 0.2, adding one by one
     assert "5 a group" in out and "measured 1.80x at 2" in out  # from the bench file
     assert "makes 2 array tasks of at most 20 seeds" in out  # 2 tasks x 1 model x ceil(10/20)
 

@@ -39,6 +39,17 @@ def per_run_seconds(bench: dict) -> tuple[dict[str, float], float, float, float]
     return cost, overhead, grouped_factor, worker_s["processes"] - worker_s["workers"]
 
 
+def trains_alone(task: str) -> bool:
+    """Whether the task's seeds train one by one in a group's job (their single runs take the
+    fused path, ``vectorized.FusedSingleRuns``): the task's data opened, its first batch."""
+    from project.runs.compose import compose_train
+    from project.training.protocol import open_data
+    from project.training.vectorized import single_run_is_fused
+
+    cfg = compose_train([f"task={task}", "seed=0"])
+    return single_run_is_fused(cfg, open_data(cfg, 0)[0])
+
+
 def largest_group(bench: dict) -> int:
     """Members of the largest group the default options made in the bench's sweep."""
     return bench["throughput"]["modes"]["default"].get("largest_group", 0)
@@ -102,24 +113,32 @@ def main(argv: list[str] | None = None) -> int:
     dear = [t for t in tasks if cost.get(t, cost[measured[-1]]) == cost[measured[-1]]]
     share = len(dear) * cost[measured[-1]] * per_model_seed / total
     print(f"share of the core-seconds in {', '.join(dear)}: {share:.0%}")
+    alone = [t for t in dict.fromkeys(tasks) if trains_alone(t)]
+    alone_s = sum(cost.get(t, cost[measured[-1]]) for t in tasks if t in alone) * per_model_seed
+    grouped = (total - alone_s) * vf + alone_s
+    print(f"seeds of {', '.join(alone) or 'no task'} train one by one, not grouped (their "
+          "single runs take the fused path, which a vectorised group cannot)")
     print(f"one-thread core-seconds, one run at a time: {total:,.0f} ({hours(total)}); "
-          f"seeds grouped (the default): {total * vf:,.0f} ({hours(total * vf)})")
+          f"seeds grouped (the default): {grouped:,.0f} ({hours(grouped)})")
     laptop = 2
     print(f"\nlaptop ({laptop} cores, `python -m project.sweep SPEC --workers {laptop}`): "
-          f"{hours(total * vf / laptop)} with the default options, {hours(total / laptop)} "
+          f"{hours(grouped / laptop)} with the default options, {hours(total / laptop)} "
           f"with --vectorize-seeds 1 (assumes runs/min scale with workers: {scaling(bench)})")
-    groups = len(tasks) * args.models * math.ceil(args.seeds / args.k)
+    stacked_tasks = len([t for t in tasks if t not in alone])
+    groups = stacked_tasks * args.models * math.ceil(args.seeds / args.k)
     jobs = len(tasks) * args.models * math.ceil(args.seeds / AUTO_GROUP_LIMIT)
     slots = 400  # 100 nodes' worth of the slurm.yaml job (4 CPUs), one CPU per job
     print(f"SLURM CPU jobs, {slots} one-CPU jobs at once (`hydra.launcher.cpus_per_task=1 "
           f"hydra.launcher.array_parallelism={slots}`): the default seed_groups sweeper makes "
           f"{jobs} array tasks of at most {AUTO_GROUP_LIMIT} seeds, "
-          f"{hours(math.ceil(jobs / slots) * total * vf / jobs)} (waves of {slots} jobs, each "
+          f"{hours(math.ceil(jobs / slots) * grouped / jobs)} (waves of {slots} jobs, each "
           f"job a group's cost, seeds grouped); one run per job "
           f"(`hydra.sweeper.seeds_per_job=1`): {runs} array tasks, "
           f"{hours((total + runs * fresh) / slots)} (each run's fresh process included; the "
           f"same scaling assumption)")
-    print(f"GPU (8-GPU machine, 100-GPU cluster): {groups} groups of K = {args.k} seeds; wall "
-          f"time = groups x one group's time / GPUs, and one group's time is UNMEASURED (no "
-          f"GPU lent: scripts/bench_gpu.py has not run)")
+    print(f"GPU (8-GPU machine, 100-GPU cluster): {groups} groups of K = {args.k} seeds"
+          + (f" and {(len(tasks) - stacked_tasks) * per_model_seed} runs one by one "
+             f"({', '.join(alone)})" if alone else "")
+          + "; wall time = groups x one group's time / GPUs, and one group's time is "
+          "UNMEASURED (no GPU lent: scripts/bench_gpu.py has not run)")
     return 0

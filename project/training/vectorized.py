@@ -697,8 +697,18 @@ def member(run: LocatedRun, index: int) -> Member:
 
 class FusedSingleRuns(Exception):
     """The members' single runs take the fused path (``net.fused=auto`` on long inputs),
-    which has no ``vmap`` form: stacked, each member would train another computation, and a
-    slower one. Raised before any member's config is written; they train one by one."""
+    which has no ``vmap`` form: stacked, each member would train the plain path instead (the
+    same sums in another order, and K full activation tensors, which the fused path exists to
+    avoid on long inputs). Raised before any member's config is written; they train one by
+    one, each its single run bit for bit."""
+
+
+def single_run_is_fused(cfg: DictConfig, datamodule) -> bool:
+    """Whether the single run of ``cfg`` takes the fused path on its first batch
+    (``task.net.fused=auto`` on long inputs); a group cannot (``FusedSingleRuns``)."""
+    seed = int(cfg.seed)
+    x = member_batches(datamodule, seed)[0]["x"]
+    return initial_network(cfg, seed, datamodule.spec).uses_fused(x)
 
 
 def train_members(members: list[Member], hook: Hook | None = None) -> None:
@@ -712,7 +722,7 @@ def train_members(members: list[Member], hook: Hook | None = None) -> None:
     for m in members:
         m.batches = member_batches(datamodule, m.seed)
     fresh = not any(m.start_step for m in members)  # resumed members stay a group
-    if fresh and initial_network(cfg, members[0].seed, spec).uses_fused(members[0].batches[0]["x"]):
+    if fresh and single_run_is_fused(members[0].cfg, datamodule):
         raise FusedSingleRuns()
     for m in members:
         m.run = record_config(m.run, vectorized={"group_size": len(members)})

@@ -81,3 +81,18 @@ def test_each_throughput_mode_trains_as_named(mode, group):
     worker call (no group), a group of K = 2, and the plain sweep, which groups seeds itself."""
     out = bench.sweep_throughput(mode, seeds=2, workers=1, tasks=("italypower",), k=2)
     assert out["runs"] == 4 and out["largest_group"] == group
+
+
+def test_the_drift_line_compares_the_same_groups_measured_first_and_last():
+    """K = 16 (first) and the default (last) at 120 and 100 runs/min: 100 / 120 = 0.83; no
+    line for a result without the order, another order, or groups of different sizes."""
+    modes = {"processes": {"runs_per_min": 10.0, "largest_group": 1},
+             "vectorised": {"runs_per_min": 120.0, "largest_group": 16},
+             "default": {"runs_per_min": 100.0, "largest_group": 16}}
+    order = ["vectorised", "processes", "workers", "default"]
+    (line,) = bench.drift_line({"modes": modes, "order": order})
+    assert "default / vectorised 0.83," in line
+    assert bench.drift_line({"modes": modes}) == []
+    assert bench.drift_line({"modes": modes, "order": order[::-1]}) == []
+    modes["default"]["largest_group"] = 8
+    assert bench.drift_line({"modes": modes, "order": order}) == []

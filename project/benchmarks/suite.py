@@ -50,6 +50,9 @@ from project.training.run import train, train_vectorized
 
 SCRIPT = ROOT / "scripts" / "bench.py"  # its command: the probes run in fresh processes
 THROUGHPUT_MODES = ("processes", "workers", "vectorised", "default")
+# Measured in this order: K = 16 and the default make the same groups of the 16 seeds, so,
+# measured first and last, their gap is the machine's drift across the slow modes between.
+MEASURE_ORDER = ("vectorised", "processes", "workers", "default")
 THROUGHPUT_TARGETS = {"workers": 2.0, "vectorised": 6.0, "default": 10.0}  # x processes
 
 
@@ -340,7 +343,10 @@ workers: `--backend processes` (one `python -m project.train` per run, what `wan
 and SLURM do), `--backend workers --vectorize-seeds 1` (persistent processes, one run at a
 time), `--vectorize-seeds 16` (each task x model's 16 seeds as one stacked model in one
 worker) and no option at all (*default*: persistent workers, seeds grouped as the sweep
-chooses). *step ms per run* is a run's training step (a group's step divided by its members);
+chooses), measured in the order K = 16, processes, workers, default: K = 16 and the default
+make the same groups of 16 seeds, so their gap, measured first and last, is the machine's
+drift across the measurement. *step ms per run* is a run's training step (a group's step
+divided by its members);
 *before first step* is the share of a run's wall time spent before its first training step
 (imports, config, data, network, the step-0 evaluation): one fresh process per run; a
 second run in a process that has trained before; a group of 16 seeds from the call.
@@ -363,6 +369,19 @@ def throughput_rows(modes: dict, tasks, labels: dict | None = None) -> list[str]
                      f"{v['runs_per_min']:.1f} | {v['runs_per_min'] / base:.2f}x | "
                      + " | ".join(f"{v['step_ms_per_run'][k]:.2f}" for k in tasks) + " |")
     return lines
+
+
+def drift_line(throughput: dict) -> list[str]:
+    """The gap between K = 16 and the default (the same groups) when they were measured first
+    and last (``MEASURE_ORDER``) and made groups of one size: the machine's drift."""
+    modes, order = throughput["modes"], throughput.get("order", [])
+    if order[:1] != ["vectorised"] or order[-1:] != ["default"] or len(
+            {modes[m]["largest_group"] for m in ("vectorised", "default")}) != 1:
+        return []
+    first, last = (modes[m]["runs_per_min"] for m in ("vectorised", "default"))
+    return [f"\nvectorised (measured first) and default (measured last) make the same groups: "
+            f"default / vectorised {last / first:.2f}, this machine's drift across the "
+            "measurement; read each ratio to one process per run within it"]
 
 
 def render(result: dict, repeats: int) -> str:
@@ -425,6 +444,7 @@ def render(result: dict, repeats: int) -> str:
             ratio = t["modes"][mode]["runs_per_min"] / base
             lines.append(f"\n{mode}: {ratio:.2f}x the runs/min of one process per run "
                          f"(target {target:g}x: {'met' if ratio >= target else 'missed'})")
+        lines += drift_line(t)
         if "first_step" in t:
             lines += ["", "| share of a run before its first step | "
                       + " | ".join(THROUGHPUT_TASKS) + " |",
@@ -492,12 +512,14 @@ def main() -> None:
     if not args.skip_sweep:
         result["sweep_runs_per_min"] = {str(w): sweep_runs_per_min(w) for w in (1, 2)}
     if not args.skip_throughput:
-        modes = {mode: sweep_throughput(mode, args.seeds, 2) for mode in THROUGHPUT_MODES}
+        measured = {mode: sweep_throughput(mode, args.seeds, 2) for mode in MEASURE_ORDER}
+        modes = {mode: measured[mode] for mode in THROUGHPUT_MODES}
         first = {mode: {task: first_step_share(mode, task) for task in THROUGHPUT_TASKS}
                  for mode in ("process", "worker", "vectorised")}
         result["throughput"] = {
             "spec": f"{', '.join(THROUGHPUT_TASKS)} x {{attention, baseline}} x {args.seeds} "
-                    "seeds, config budgets", "workers": 2, "modes": modes, "first_step": first}
+                    "seeds, config budgets", "workers": 2, "modes": modes,
+            "order": list(MEASURE_ORDER), "first_step": first}
     result["load"]["end"] = loadavg()
 
     table = render(result, args.repeats)

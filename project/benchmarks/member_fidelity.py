@@ -61,12 +61,13 @@ def main() -> int:
     def figures(summary: dict) -> tuple:
         return tuple(summary[k] for k in FIGURES)
 
+    def show(summary: dict) -> str:
+        return " ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in figures(summary))
+
     print(f"{args.task} {args.model}, {len(seeds)} seeds, {group[0]['steps_trained']} steps "
           f"at most; figures: {', '.join(FIGURES)}")
     print(f"{'seed':>4}  {'single run':<28} {f'group of {len(seeds)}':<28} same")
     for s, a, g in zip(seeds, alone, group):
-        show = lambda r: " ".join(f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
-                                  for v in figures(r))
         print(f"{s:>4}  {show(a):<28} {show(g):<28} {'yes' if figures(a) == figures(g) else 'no'}")
     same = sum(figures(a) == figures(g) for a, g in zip(alone, group))
     print(f"members ending with their single run's figures: {same} of {len(seeds)}")

@@ -104,17 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {t} | {steps['max_steps']} | {cost[t]:.1f} |")
     per_model_seed = args.models * args.seeds
     runs = len(tasks) * per_model_seed
-    total = sum(cost.get(t, cost[measured[-1]]) for t in tasks) * per_model_seed
+    dearest = cost[measured[-1]]
+    price = {t: cost.get(t, dearest) for t in tasks}  # a run's seconds; unmeasured: the dearest
+    total = sum(price[t] for t in tasks) * per_model_seed
     print(f"\nruns: {len(tasks)} tasks ({', '.join(tasks)}; {shown(args.spec)}) x "
           f"{args.models} models x {args.seeds} seeds = {runs}")
     print("assumed: every model costs as much as the slower of attention and baseline"
           + (f"; {', '.join(unmeasured)} (not in the bench) as much as the dearest measured "
              f"task ({measured[-1]})" if unmeasured else ""))
-    dear = [t for t in tasks if cost.get(t, cost[measured[-1]]) == cost[measured[-1]]]
-    share = len(dear) * cost[measured[-1]] * per_model_seed / total
+    dear = [t for t in tasks if price[t] == dearest]
+    share = len(dear) * dearest * per_model_seed / total
     print(f"share of the core-seconds in {', '.join(dear)}: {share:.0%}")
     alone = [t for t in dict.fromkeys(tasks) if trains_alone(t)]
-    alone_s = sum(cost.get(t, cost[measured[-1]]) for t in tasks if t in alone) * per_model_seed
+    alone_s = sum(price[t] for t in tasks if t in alone) * per_model_seed
     grouped = (total - alone_s) * vf + alone_s
     print(f"seeds of {', '.join(alone) or 'no task'} train one by one, not grouped (their "
           "single runs take the fused path, which a vectorised group cannot)")

@@ -40,18 +40,27 @@ def test_the_thread_verdict_is_the_default_over_the_best_fixed_count():
 
 def test_the_startup_ratios_are_medians_of_paired_repeats():
     m = {"import_s": [2.0, 4.0, 3.0], "lightning_s": [5.0, 8.0, 6.6],  # 2.5x, 2.0x, 2.2x
+         "torchmetrics_s": [3.0, 8.0, 5.7],  # 1.5x, 2.0x, 1.9x
          "runs": [{"wall_s": 10.0, "train_s": 7.0, "outside_s": 3.0},  # 1.5x its import
                   {"wall_s": 20.0, "train_s": 8.0, "outside_s": 12.0},  # 3.0x
                   {"wall_s": 12.0, "train_s": 6.0, "outside_s": 6.0}],  # 2.0x
          "sweep_s": [14.0, 20.0, 24.0]}  # 1.4x, 1.0x, 2.0x its run
-    lines = startup_check.report(m)
-    assert "outside training / import torch = 2.00x" in lines[2] and "met" in lines[2]
-    assert "/ import torch = 2.20x" in lines[3] and "OUT OF reach" in lines[3]
-    assert "sweep / one run = 1.40x" in lines[5] and "met" in lines[5]
+
+    def line(start):
+        return next(x for x in startup_check.report(m) if x.startswith(start))
+
+    ratio, sweep = "outside training / import torch", "sweep / one run"
+    lightning, metrics = "python -c 'import lightning.pytorch'", "python -c 'import torch, torch"
+    assert "= 2.00x" in line(ratio) and "met" in line(ratio)
+    assert "/ import torch = 2.20x" in line(lightning) and "OUT OF reach" in line(lightning)
+    assert "/ import torch = 1.90x" in line(metrics) and "within reach" in line(metrics)
+    assert "= 1.40x" in line(sweep) and "met" in line(sweep)
     m["sweep_s"] = [16.0, 40.0, 24.0]  # 1.6x, 2.0x, 2.0x
-    assert "2.00x" in startup_check.report(m)[5] and "MISSED" in startup_check.report(m)[5]
+    assert "= 2.00x" in line(sweep) and "MISSED" in line(sweep)
     m["lightning_s"] = [3.0, 6.0, 5.1]  # 1.5x, 1.5x, 1.7x
-    assert "= 1.50x" in startup_check.report(m)[3] and "within reach" in startup_check.report(m)[3]
+    assert "= 1.50x" in line(lightning) and "within reach" in line(lightning)
+    m["torchmetrics_s"] = [5.0, 8.0, 7.5]  # 2.5x, 2.0x, 2.5x
+    assert "= 2.50x" in line(metrics) and "OUT OF reach" in line(metrics)
 
 
 def test_the_sweep_spec_is_two_models_by_the_seeds(tmp_path):
@@ -100,7 +109,8 @@ def test_the_startup_check_runs_end_to_end_on_a_shrunk_run(capsys):
                                "task.budget.val_every_n_steps=10"]) == 0
     out = capsys.readouterr().out
     for line in ("outside training / import torch = ",
-                 "python -c 'import lightning.pytorch': ", "sweep / one run = "):
+                 "python -c 'import lightning.pytorch': ",
+                 "python -c 'import torch, torchmetrics': ", "sweep / one run = "):
         assert line in out, out
 
 

@@ -3,10 +3,11 @@
 * outside/import: one ``python -m project.train task=digits`` process's wall time less its
   training clock (the summary's ``train_time_s``: imports, data, Trainer set-up, evaluations,
   test, writing), over the wall time of ``python -c 'import torch'`` (target <= 2x);
-* floor: ``python -c 'import lightning.pytorch'`` over the same import of torch: what every
-  Lightning run pays before the suite's first line (Lightning imports ``torch._dynamo`` and
-  all of ``torchmetrics``, which imports ``scipy.signal`` and ``matplotlib``); the first
-  target is out of reach for the Lightning trainer while this alone exceeds it;
+* floors: ``python -c 'import lightning.pytorch'`` and ``python -c 'import torch,
+  torchmetrics'`` over the same import of torch: what every run pays before the suite's first
+  line, with Lightning (which imports ``torch._dynamo`` and all of ``torchmetrics``, which
+  imports ``scipy.signal`` and ``matplotlib``) and with torchmetrics alone (both are required
+  packages); the first target is out of reach while a floor alone exceeds it;
 * sweep/one: the 16-run digits sweep (attention and baseline x 8 seeds, ``project.sweep``
   with default options and one worker per available CPU) over that one run's wall time
   (target <= 1.5x).
@@ -51,14 +52,17 @@ def timed(cmd: list[str]) -> float:
     return wall
 
 
-def import_torch_s() -> float:
-    """Wall seconds of a bare ``python -c 'import torch'``."""
-    return timed([sys.executable, "-c", "import torch"])
+# what every run imports besides torch: measured key -> the statement and what it stands for
+FLOORS = {"lightning_s": ("import lightning.pytorch",
+                          "a floor of every Lightning run's time outside training"),
+          "torchmetrics_s": ("import torch, torchmetrics",
+                             "a floor of every run's time outside training that computes its "
+                             "metrics with torchmetrics, even without Lightning")}
 
 
-def import_lightning_s() -> float:
-    """Wall seconds of a bare ``python -c 'import lightning.pytorch'``."""
-    return timed([sys.executable, "-c", "import lightning.pytorch"])
+def import_s(statement: str) -> float:
+    """Wall seconds of a bare ``python -c STATEMENT``."""
+    return timed([sys.executable, "-c", statement])
 
 
 def one_run(overrides: list[str]) -> dict[str, float]:
@@ -100,11 +104,13 @@ def sweep_wall(seeds: int, workers: int, overrides: list[str]) -> float:
 
 def measure(repeats: int, sweep: bool, seeds: int, workers: int,
             overrides: list[str] = ()) -> dict[str, list]:
-    """Interleaved repeats of: import torch, import lightning, one run, (the sweep)."""
-    out: dict[str, list] = {"import_s": [], "lightning_s": [], "runs": [], "sweep_s": []}
+    """Interleaved repeats of: import torch, the ``FLOORS`` imports, one run, (the sweep)."""
+    out: dict[str, list] = {"import_s": [], **{k: [] for k in FLOORS}, "runs": [],
+                            "sweep_s": []}
     for _ in range(repeats):
-        out["import_s"].append(import_torch_s())
-        out["lightning_s"].append(import_lightning_s())
+        out["import_s"].append(import_s("import torch"))
+        for key, (statement, _) in FLOORS.items():
+            out[key].append(import_s(statement))
         out["runs"].append(one_run(list(overrides)))
         if sweep:
             out["sweep_s"].append(sweep_wall(seeds, workers, list(overrides)))
@@ -128,14 +134,13 @@ def report(m: dict[str, list]) -> list[str]:
              f"{each(outside)}",
              f"outside training / import torch = {ratio:.2f}x (median of per-repeat ratios; "
              f"target <= {IMPORT_TARGET}x: {'met' if ratio <= IMPORT_TARGET else 'MISSED'})"]
-    if m.get("lightning_s"):
-        light = m["lightning_s"]
-        floor = med([x / i for x, i in zip(light, imp)])
-        lines.append(f"python -c 'import lightning.pytorch': {med(light):.1f} s {each(light)}; "
-                     f"/ import torch = {floor:.2f}x (median of per-repeat ratios), the floor "
-                     "of any Lightning run's time outside training: the target is "
-                     f"{'within' if floor < IMPORT_TARGET else 'OUT OF'} reach of the "
-                     "Lightning trainer")
+    for key, (statement, what) in FLOORS.items():
+        if m.get(key):
+            xs = m[key]
+            floor = med([x / i for x, i in zip(xs, imp)])
+            lines.append(f"python -c '{statement}': {med(xs):.1f} s {each(xs)}; / import torch "
+                         f"= {floor:.2f}x (median of per-repeat ratios), {what}: the target "
+                         f"is {'within' if floor < IMPORT_TARGET else 'OUT OF'} reach")
     if m["sweep_s"]:
         sw = m["sweep_s"]
         sratio = med([s / w for s, w in zip(sw, wall)])

@@ -1,12 +1,15 @@
 """One exit policy for every command line: a user error is one ``error: ...`` line, exit 2.
 
-``SUITE_DEBUG=1`` re-raises instead, for the traceback.
+``SUITE_DEBUG=1`` re-raises instead, for the traceback. A command that has imported torch
+ends with ``exit_without_teardown``.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+import threading
 
 from hydra.errors import InstantiationException
 
@@ -35,3 +38,25 @@ def user_error(error: BaseException | str) -> int:
         raise error
     print(f"error: {error_line(error)}", file=sys.stderr)
     return USAGE_ERROR
+
+
+def exit_without_teardown(status: int = 0) -> None:
+    """End the process as ``sys.exit(status)`` would, less the interpreter's teardown.
+
+    After torch and Lightning are imported, freeing every module and object at exit takes
+    about a second (``scripts/bench_startup.py`` measures it). What a normal exit does that
+    matters still happens: the ``atexit`` handlers run (W&B,
+    logging, file locks, multiprocessing) and stdout and stderr are flushed; files the suite
+    writes are already closed and fsynced, and the kernel releases the run folder's lock.
+    While a thread other than the main one that is not a daemon is alive, a normal exit would
+    wait for it: then this is ``sys.exit(status)``."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.exit(status)
+    atexit._run_exitfuncs()  # what Py_FinalizeEx runs first, before the teardown
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: nothing left to say there
+            pass
+    os._exit(status)

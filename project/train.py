@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from project.cli import USAGE_ERROR, USER_ERRORS, error_line, user_error
+from project.cli import USAGE_ERROR, USER_ERRORS, error_line, exit_without_teardown, user_error
 from project.training.config_check import check_config
 
 def fail(error: BaseException | str, status: int = USAGE_ERROR) -> dict:
@@ -142,3 +142,4 @@ def train_group(cfg: DictConfig) -> dict | None:
 
 if __name__ == "__main__":
     main()
+    exit_without_teardown(0)  # an error exits inside main (sys.exit) and tears down as usual

@@ -41,6 +41,7 @@ def test_the_thread_verdict_is_the_default_over_the_best_fixed_count():
 def test_the_startup_ratios_are_medians_of_paired_repeats():
     m = {"import_s": [2.0, 4.0, 3.0], "lightning_s": [5.0, 8.0, 6.6],  # 2.5x, 2.0x, 2.2x
          "torchmetrics_s": [3.0, 8.0, 5.7],  # 1.5x, 2.0x, 1.9x
+         "teardown_s": [1.0, 0.5, 1.2],
          "runs": [{"wall_s": 10.0, "train_s": 7.0, "outside_s": 3.0},  # 1.5x its import
                   {"wall_s": 20.0, "train_s": 8.0, "outside_s": 12.0},  # 3.0x
                   {"wall_s": 12.0, "train_s": 6.0, "outside_s": 6.0}],  # 2.0x
@@ -50,11 +51,12 @@ def test_the_startup_ratios_are_medians_of_paired_repeats():
         return next(x for x in startup_check.report(m) if x.startswith(start))
 
     ratio, sweep = "outside training / import torch", "sweep / one run"
-    lightning, metrics = "python -c 'import lightning.pytorch'", "python -c 'import torch, torch"
+    lightning, metrics = "python -c 'import lightning.pytorch, os", "python -c 'import torch, torch"
     assert "= 2.00x" in line(ratio) and "met" in line(ratio)
     assert "/ import torch = 2.20x" in line(lightning) and "OUT OF reach" in line(lightning)
     assert "/ import torch = 1.90x" in line(metrics) and "within reach" in line(metrics)
     assert "= 1.40x" in line(sweep) and "met" in line(sweep)
+    assert "teardown after import lightning.pytorch: 1.0 s [1.0, 0.5, 1.2]" in line("interpreter")
     m["sweep_s"] = [16.0, 40.0, 24.0]  # 1.6x, 2.0x, 2.0x
     assert "= 2.00x" in line(sweep) and "MISSED" in line(sweep)
     m["lightning_s"] = [3.0, 6.0, 5.1]  # 1.5x, 1.5x, 1.7x
@@ -109,8 +111,9 @@ def test_the_startup_check_runs_end_to_end_on_a_shrunk_run(capsys):
                                "task.budget.val_every_n_steps=10"]) == 0
     out = capsys.readouterr().out
     for line in ("outside training / import torch = ",
-                 "python -c 'import lightning.pytorch': ",
-                 "python -c 'import torch, torchmetrics': ", "sweep / one run = "):
+                 "python -c 'import lightning.pytorch, os; os._exit(0)': ",
+                 "python -c 'import torch, torchmetrics, os; os._exit(0)': ",
+                 "interpreter teardown after import lightning.pytorch: ", "sweep / one run = "):
         assert line in out, out
 
 

@@ -3,11 +3,14 @@
 * outside/import: one ``python -m project.train task=digits`` process's wall time less its
   training clock (the summary's ``train_time_s``: imports, data, Trainer set-up, evaluations,
   test, writing), over the wall time of ``python -c 'import torch'`` (target <= 2x);
-* floors: ``python -c 'import lightning.pytorch'`` and ``python -c 'import torch,
-  torchmetrics'`` over the same import of torch: what every run pays before the suite's first
-  line, with Lightning (which imports ``torch._dynamo`` and all of ``torchmetrics``, which
-  imports ``scipy.signal`` and ``matplotlib``) and with torchmetrics alone (both are required
+* floors: ``import lightning.pytorch`` and ``import torch, torchmetrics``, each ended by
+  ``os._exit(0)`` as ``python -m project.train`` ends (``project.cli.exit_without_teardown``),
+  over the same import of torch: what every run pays before the suite's first line, with
+  Lightning (which imports ``torch._dynamo`` and all of ``torchmetrics``, which imports
+  ``scipy.signal`` and ``matplotlib``) and with torchmetrics alone (both are required
   packages); the first target is out of reach while a floor alone exceeds it;
+* teardown: ``python -c 'import lightning.pytorch'`` less its floor above: the interpreter's
+  teardown after those imports, which ``python -m project.train`` skips;
 * sweep/one: the 16-run digits sweep (attention and baseline x 8 seeds, ``project.sweep``
   with default options and one worker per available CPU) over that one run's wall time
   (target <= 1.5x).
@@ -52,12 +55,14 @@ def timed(cmd: list[str]) -> float:
     return wall
 
 
-# what every run imports besides torch: measured key -> the statement and what it stands for
-FLOORS = {"lightning_s": ("import lightning.pytorch",
+# what every run imports besides torch, ended as project.train ends (no teardown):
+# measured key -> the statement and what it stands for
+FLOORS = {"lightning_s": ("import lightning.pytorch, os; os._exit(0)",
                           "a floor of every Lightning run's time outside training"),
-          "torchmetrics_s": ("import torch, torchmetrics",
+          "torchmetrics_s": ("import torch, torchmetrics, os; os._exit(0)",
                              "a floor of every run's time outside training that computes its "
                              "metrics with torchmetrics, even without Lightning")}
+WITH_TEARDOWN = "import lightning.pytorch"
 
 
 def import_s(statement: str) -> float:
@@ -104,13 +109,15 @@ def sweep_wall(seeds: int, workers: int, overrides: list[str]) -> float:
 
 def measure(repeats: int, sweep: bool, seeds: int, workers: int,
             overrides: list[str] = ()) -> dict[str, list]:
-    """Interleaved repeats of: import torch, the ``FLOORS`` imports, one run, (the sweep)."""
-    out: dict[str, list] = {"import_s": [], **{k: [] for k in FLOORS}, "runs": [],
-                            "sweep_s": []}
+    """Interleaved repeats of: import torch, the ``FLOORS`` imports, Lightning's import with
+    the teardown, one run, (the sweep)."""
+    out: dict[str, list] = {"import_s": [], **{k: [] for k in FLOORS}, "teardown_s": [],
+                            "runs": [], "sweep_s": []}
     for _ in range(repeats):
         out["import_s"].append(import_s("import torch"))
         for key, (statement, _) in FLOORS.items():
             out[key].append(import_s(statement))
+        out["teardown_s"].append(import_s(WITH_TEARDOWN) - out["lightning_s"][-1])
         out["runs"].append(one_run(list(overrides)))
         if sweep:
             out["sweep_s"].append(sweep_wall(seeds, workers, list(overrides)))
@@ -141,6 +148,11 @@ def report(m: dict[str, list]) -> list[str]:
             lines.append(f"python -c '{statement}': {med(xs):.1f} s {each(xs)}; / import torch "
                          f"= {floor:.2f}x (median of per-repeat ratios), {what}: the target "
                          f"is {'within' if floor < IMPORT_TARGET else 'OUT OF'} reach")
+    if m.get("teardown_s"):
+        down = m["teardown_s"]
+        lines.append(f"interpreter teardown after {WITH_TEARDOWN}: {med(down):.1f} s "
+                     f"{each(down)} (python -c '{WITH_TEARDOWN}' less its floor above), which "
+                     "python -m project.train skips")
     if m["sweep_s"]:
         sw = m["sweep_s"]
         sratio = med([s / w for s, w in zip(sw, wall)])

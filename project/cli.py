@@ -45,9 +45,9 @@ def exit_without_teardown(status: int = 0) -> None:
 
     After torch and Lightning are imported, freeing every module and object at exit takes
     about a second (``scripts/bench_startup.py`` measures it). What a normal exit does that
-    matters still happens: the ``atexit`` handlers run (W&B,
-    logging, file locks, multiprocessing) and stdout and stderr are flushed; files the suite
-    writes are already closed and fsynced, and the kernel releases the run folder's lock.
+    matters still happens: the ``atexit`` handlers run (W&B, logging, file locks,
+    multiprocessing) and stdout and stderr are flushed; files the suite writes are already
+    closed and fsynced, and the kernel releases the run folder's lock.
     While a thread other than the main one that is not a daemon is alive, a normal exit would
     wait for it: then this is ``sys.exit(status)``."""
     if any(t.is_alive() and not t.daemon for t in threading.enumerate()

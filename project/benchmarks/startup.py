@@ -55,14 +55,21 @@ def timed(cmd: list[str]) -> float:
     return wall
 
 
+LIGHTNING = "import lightning.pytorch"
+
+
+def without_teardown(statement: str) -> str:
+    """``statement`` ended by ``os._exit(0)``, as ``python -m project.train`` ends."""
+    return f"{statement}, os; os._exit(0)"
+
+
 # what every run imports besides torch, ended as project.train ends (no teardown):
 # measured key -> the statement and what it stands for
-FLOORS = {"lightning_s": ("import lightning.pytorch, os; os._exit(0)",
+FLOORS = {"lightning_s": (without_teardown(LIGHTNING),
                           "a floor of every Lightning run's time outside training"),
-          "torchmetrics_s": ("import torch, torchmetrics, os; os._exit(0)",
+          "torchmetrics_s": (without_teardown("import torch, torchmetrics"),
                              "a floor of every run's time outside training that computes its "
                              "metrics with torchmetrics, even without Lightning")}
-WITH_TEARDOWN = "import lightning.pytorch"
 
 
 def import_s(statement: str) -> float:
@@ -117,7 +124,7 @@ def measure(repeats: int, sweep: bool, seeds: int, workers: int,
         out["import_s"].append(import_s("import torch"))
         for key, (statement, _) in FLOORS.items():
             out[key].append(import_s(statement))
-        out["teardown_s"].append(import_s(WITH_TEARDOWN) - out["lightning_s"][-1])
+        out["teardown_s"].append(import_s(LIGHTNING) - out["lightning_s"][-1])
         out["runs"].append(one_run(list(overrides)))
         if sweep:
             out["sweep_s"].append(sweep_wall(seeds, workers, list(overrides)))
@@ -150,8 +157,8 @@ def report(m: dict[str, list]) -> list[str]:
                          f"is {'within' if floor < IMPORT_TARGET else 'OUT OF'} reach")
     if m.get("teardown_s"):
         down = m["teardown_s"]
-        lines.append(f"interpreter teardown after {WITH_TEARDOWN}: {med(down):.1f} s "
-                     f"{each(down)} (python -c '{WITH_TEARDOWN}' less its floor above), which "
+        lines.append(f"interpreter teardown after {LIGHTNING}: {med(down):.1f} s "
+                     f"{each(down)} (python -c '{LIGHTNING}' less its floor above), which "
                      "python -m project.train skips")
     if m["sweep_s"]:
         sw = m["sweep_s"]
